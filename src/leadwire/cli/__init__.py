@@ -1,0 +1,1 @@
+"""The `leadwire` command line."""

@@ -1,0 +1,102 @@
+"""Build the embedded CRM's ASGI app: gate, error handlers, routes, published OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leadwire.crm.auth.principal import PrincipalResolver
+from leadwire.crm.errors import CrmError
+from leadwire.crm.gate import ApiGate, BodyTooLargeError
+from leadwire.crm.ratelimit import RateLimiter
+from leadwire.crm.routes.registry import ROUTERS
+from leadwire.crm.runtime import CrmRuntime
+from leadwire.crm.store import CrmStore, open_store
+from leadwire.crm.wire.validation import to_crm_error
+from leadwire.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _trace(request: Request) -> str:
+    value: str = request.scope.get("state", {}).get("trace_id", "")
+    return value
+
+
+def _error_response(request: Request, error: CrmError) -> JSONResponse:
+    return JSONResponse(error.body(_trace(request)), error.status, headers=error.headers)
+
+
+async def _on_crm_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CrmError)
+    return _error_response(request, exc)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return _error_response(request, to_crm_error(exc.errors()))
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message: Any = exc.detail
+    if exc.status_code == 404:
+        message = f"Cannot {request.method} {request.url.path}"
+    return _error_response(request, CrmError(exc.status_code, str(message)))
+
+
+async def _on_too_large(request: Request, exc: Exception) -> JSONResponse:
+    limit = request.app.state.crm.settings.crm_max_body_bytes
+    return _error_response(
+        request, CrmError(413, f"Request body is larger than the limit of {limit} bytes")
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    trace = _trace(request)
+    log.exception("crm.unhandled trace_id=%s path=%s", trace, request.url.path)
+    return _error_response(request, CrmError(500, f"Internal server error (traceId {trace})"))
+
+
+def create_app(settings: Settings, *, store: CrmStore | None = None) -> FastAPI:
+    """Return the CRM app on `store` (default: open the store the settings name)."""
+    store = store or open_store(settings)
+    runtime = CrmRuntime(
+        settings=settings,
+        store=store,
+        resolver=PrincipalResolver(store.read_sessions),
+        limiter=RateLimiter(
+            burst=settings.crm_rate_burst,
+            interval_ms=settings.crm_rate_interval_ms,
+            daily=settings.crm_rate_daily,
+        ),
+    )
+    app = FastAPI(
+        title="leadwire embedded CRM (HighLevel Contacts API v2)",
+        openapi_url=None,
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
+        exception_handlers={
+            CrmError: _on_crm_error,
+            RequestValidationError: _on_validation,
+            StarletteHTTPException: _on_http,
+            BodyTooLargeError: _on_too_large,
+            Exception: _on_unexpected,
+        },
+    )
+    app.state.crm = runtime
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(
+        ApiGate,
+        resolver=runtime.resolver,
+        limiter=runtime.limiter,
+        max_body_bytes=settings.crm_max_body_bytes,
+    )
+    return app

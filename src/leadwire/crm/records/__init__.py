@@ -1,0 +1,1 @@
+"""Reads and writes of CRM records shared by several routes."""

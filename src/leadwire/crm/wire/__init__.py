@@ -1,0 +1,1 @@
+"""The CRM's wire format: request DTOs (strict), response shapes, validation messages."""

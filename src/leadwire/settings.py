@@ -1,0 +1,46 @@
+"""The one settings object: read once from `LEADWIRE_*` variables and `.env`, then passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob leadwire has; nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADWIRE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Folder for SQLite files and keys.")
+    host: str = Field(default="127.0.0.1", description="Address the servers listen on.")
+    crm_port: int = Field(default=8410, ge=0, le=65535, description="Port of the embedded CRM.")
+    crm_database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the CRM store; default: SQLite in data_dir/crm.db.",
+    )
+    crm_public_url: str | None = Field(
+        default=None, description="Base URL the CRM puts in links (nextPageUrl); default: its own."
+    )
+    crm_rate_burst: int = Field(default=100, ge=1, description="Requests per burst interval.")
+    crm_rate_interval_ms: int = Field(default=10_000, ge=1, description="Burst interval.")
+    crm_rate_daily: int = Field(default=200_000, ge=1, description="Requests per day.")
+    crm_max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request.")
+    crm_access_token_ttl_s: int = Field(default=86_399, ge=1)
+    crm_refresh_token_ttl_s: int = Field(default=365 * 86_400, ge=1)
+    crm_webhook_max_attempts: int = Field(default=8, ge=1)
+    sqlite_synchronous: str = Field(
+        default="FULL",
+        pattern="^(OFF|NORMAL|FULL|EXTRA)$",
+        description="SQLite synchronous level; FULL survives a power cut in WAL mode.",
+    )
+    log_level: str = Field(default="INFO")
+
+    def crm_url(self) -> str:
+        """Return the CRM store's SQLAlchemy URL, defaulting to SQLite in the data folder."""
+        if self.crm_database_url is not None:
+            return self.crm_database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'crm.db').resolve()}"
