@@ -1,0 +1,7 @@
+"""Contacts API routes: notes (being written)."""
+
+from __future__ import annotations
+
+from leadwire.crm.routes import CrmRouter
+
+router = CrmRouter(prefix="/contacts", tags=["Contacts"])
