@@ -32,12 +32,34 @@ class Settings(BaseSettings):
     crm_access_token_ttl_s: int = Field(default=86_399, ge=1)
     crm_refresh_token_ttl_s: int = Field(default=365 * 86_400, ge=1)
     crm_webhook_max_attempts: int = Field(default=8, ge=1)
+    sandbox_port: int = Field(default=8420, ge=0, le=65535, description="Pinterest sandbox port.")
+    sandbox_database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the sandbox store; default: SQLite in data_dir/sandbox.db.",
+    )
+    sandbox_public_url: str | None = Field(
+        default=None, description="Base URL the sandbox puts in links (download_url)."
+    )
+    sandbox_rate_read_per_min: int = Field(default=1000, ge=1, description="ads_read per minute.")
+    sandbox_rate_write_per_min: int = Field(default=400, ge=1, description="ads_write per min.")
+    sandbox_access_token_ttl_s: int = Field(default=30 * 86_400, ge=1)
+    sandbox_refresh_token_ttl_s: int = Field(default=60 * 86_400, ge=1)
+    sandbox_delivery_max_attempts: int = Field(default=10, ge=1)
+    sandbox_export_delay_s: float = Field(
+        default=2.0, ge=0, description="How long an export stays IN_PROGRESS."
+    )
     sqlite_synchronous: str = Field(
         default="FULL",
         pattern="^(OFF|NORMAL|FULL|EXTRA)$",
         description="SQLite synchronous level; FULL survives a power cut in WAL mode.",
     )
     log_level: str = Field(default="INFO")
+
+    def sandbox_url(self) -> str:
+        """Return the sandbox store's SQLAlchemy URL, defaulting to SQLite in the data folder."""
+        if self.sandbox_database_url is not None:
+            return self.sandbox_database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'sandbox.db').resolve()}"
 
     def crm_url(self) -> str:
         """Return the CRM store's SQLAlchemy URL, defaulting to SQLite in the data folder."""

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from leadwire.crm.routes import (
     appointments,
     bulk,
+    bulk_tags,
     contacts,
     health,
     memberships,
@@ -26,6 +27,7 @@ ROUTERS: list[APIRouter] = [
     openapi.router,
     oauth.router,
     bulk.router,
+    bulk_tags.router,
     contacts.router,
     tasks.router,
     notes.router,

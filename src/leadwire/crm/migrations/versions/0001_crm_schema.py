@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import leadwire.crm.models.base
+import leadwire.store.types
 
 
 revision: str = "0001"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("body", sa.JSON(), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_idempotency")),
         sa.UniqueConstraint("principal", "key", name="uq_crm_idempotency_principal_key"),
     )
@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("allow_duplicates", sa.Boolean(), nullable=False),
         sa.Column("duplicate_priority", sa.JSON(), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_locations")),
     )
     with op.batch_alter_table("crm_locations", schema=None) as batch_op:
@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("secret_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("redirect_uris", sa.JSON(), nullable=False),
         sa.Column("scopes", sa.String(length=400), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_oauth_clients")),
     )
     op.create_table(
@@ -73,8 +73,8 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column("scopes", sa.String(length=400), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", leadwire.crm.models.base.UTCDateTime(), nullable=True),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", leadwire.store.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["crm_locations.id"],
@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("location_id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["crm_locations.id"],
@@ -152,8 +152,8 @@ def upgrade() -> None:
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("custom_fields", sa.JSON(), nullable=False),
         sa.Column("followers", sa.JSON(), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("date_updated", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("date_updated", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["crm_locations.id"],
@@ -207,8 +207,8 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(length=400), nullable=False),
         sa.Column("code_challenge", sa.String(length=128), nullable=True),
         sa.Column("code_challenge_method", sa.String(length=8), nullable=True),
-        sa.Column("expires_at", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("used_at", leadwire.crm.models.base.UTCDateTime(), nullable=True),
+        sa.Column("expires_at", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("used_at", leadwire.store.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["crm_oauth_clients.id"],
@@ -231,10 +231,10 @@ def upgrade() -> None:
         sa.Column("access_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("refresh_hash", sa.LargeBinary(length=32), nullable=True),
         sa.Column("scope", sa.String(length=400), nullable=False),
-        sa.Column("issued_at", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("access_expires_at", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("refresh_expires_at", leadwire.crm.models.base.UTCDateTime(), nullable=True),
-        sa.Column("revoked_at", leadwire.crm.models.base.UTCDateTime(), nullable=True),
+        sa.Column("issued_at", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("access_expires_at", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("refresh_expires_at", leadwire.store.types.UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", leadwire.store.types.UTCDateTime(), nullable=True),
         sa.Column("parent_id", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
@@ -278,7 +278,7 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2000), nullable=False),
         sa.Column("events", sa.JSON(), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["crm_locations.id"],
@@ -322,11 +322,11 @@ def upgrade() -> None:
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("address", sa.String(length=400), nullable=True),
         sa.Column("group_id", sa.String(length=32), nullable=True),
-        sa.Column("start_time", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("end_time", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("start_time", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("end_time", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.Column("users", sa.JSON(), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("date_updated", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("date_updated", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["contact_id"],
             ["crm_contacts.id"],
@@ -344,7 +344,7 @@ def upgrade() -> None:
         "crm_campaign_members",
         sa.Column("contact_id", sa.String(length=32), nullable=False),
         sa.Column("campaign_id", sa.String(length=32), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["crm_campaigns.id"],
@@ -387,7 +387,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=500), nullable=True),
         sa.Column("color", sa.String(length=32), nullable=True),
         sa.Column("pinned", sa.Boolean(), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["contact_id"],
             ["crm_contacts.id"],
@@ -407,10 +407,10 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("body", sa.Text(), nullable=True),
         sa.Column("assigned_to", sa.String(length=32), nullable=True),
-        sa.Column("due_date", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("due_date", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.Column("completed", sa.Boolean(), nullable=False),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("date_updated", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("date_updated", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["contact_id"],
             ["crm_contacts.id"],
@@ -430,11 +430,11 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("next_attempt_at", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
-        sa.Column("delivered_at", leadwire.crm.models.base.UTCDateTime(), nullable=True),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
+        sa.Column("delivered_at", leadwire.store.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
             ["crm_webhook_subscriptions.id"],
@@ -457,8 +457,8 @@ def upgrade() -> None:
         "crm_workflow_members",
         sa.Column("contact_id", sa.String(length=32), nullable=False),
         sa.Column("workflow_id", sa.String(length=32), nullable=False),
-        sa.Column("event_start_time", leadwire.crm.models.base.UTCDateTime(), nullable=True),
-        sa.Column("date_added", leadwire.crm.models.base.UTCDateTime(), nullable=False),
+        sa.Column("event_start_time", leadwire.store.types.UTCDateTime(), nullable=True),
+        sa.Column("date_added", leadwire.store.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["contact_id"],
             ["crm_contacts.id"],

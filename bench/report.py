@@ -1,0 +1,116 @@
+"""Machine facts, the issue's aims checked against a result, and the table printed on stdout."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# The aims of the issue. Throughput aims are stated for SQLite, the embedded default.
+AIM_GET_RPS = 1000
+AIM_UPSERT_RPS = 400
+AIM_P99_MS = 25.0
+AIM_RATE_RPS = 200
+AIM_RSS_MB = 150
+PACKAGES = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "pydantic", "psycopg", "uvloop")
+
+
+def machine_facts() -> dict[str, Any]:
+    """Return what a reader needs to compare numbers across machines."""
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "mem_total_mb": mem_kb // 1024,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def software() -> dict[str, Any]:
+    """Return versions of the server's main libraries and the commit being measured."""
+    versions: dict[str, Any] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    root = Path(__file__).resolve().parent.parent
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "src"], cwd=root, capture_output=True, text=True
+    )
+    versions["commit"] = head.stdout.strip() or None
+    versions["src_modified"] = bool(dirty.stdout.strip())
+    return versions
+
+
+def check_aims(result: dict[str, Any]) -> dict[str, Any]:
+    """Return each aim of the issue with the measured value and whether it is met."""
+    ops = result["operations"]
+    is_sqlite = result["backend"] == "sqlite"
+    aims: dict[str, Any] = {}
+
+    def aim(name: str, target: float, value: float | None, *, higher: bool) -> None:
+        met = None if value is None else (value >= target if higher else value <= target)
+        aims[name] = {"target": target, "value": value, "met": met}
+
+    if is_sqlite:
+        for op, target in (("get", AIM_GET_RPS), ("upsert", AIM_UPSERT_RPS)):
+            value = ops.get(op, {}).get("throughput", {}) or {}
+            aim(f"{op}_rps", target, value.get("achieved_rps"), higher=True)
+    for op, entry in ops.items():
+        latency = entry.get("latency") or {}
+        aim(f"{op}_p99_ms_at_{AIM_RATE_RPS}_rps", AIM_P99_MS, latency.get("p99_ms"), higher=False)
+    aim("server_peak_rss_mb", AIM_RSS_MB, result["server"]["final"]["peak_rss_mb"], higher=False)
+    return aims
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def table(result: dict[str, Any]) -> str:
+    """Return the result as a fixed-width table with the aims under it."""
+    head = (
+        f"{'operation':<27}{'max rps':>9}{'wrk rps':>9}{'cpu ms/req':>11}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'at rps':>8}{'errors':>8}{'rss MB':>8}  flag"
+    )
+    lines = [head, "-" * len(head)]
+    for entry in result["operations"].values():
+        if not entry["available"]:
+            lines.append(f"{entry['route']:<27}  not available: {entry['probe']}")
+            continue
+        thr, lat = entry["throughput"], entry["latency"]
+        wrk = (entry.get("wrk") or {}).get("rps")
+        errors = thr["errors"] + lat["errors"]
+        lines.append(
+            f"{entry['route']:<27}{thr['achieved_rps']:>9}{_cell(wrk):>9}"
+            f"{_cell(entry['server_cpu_ms_per_request']):>11}"
+            f"{_cell(lat['p50_ms']):>8}{_cell(lat['p99_ms']):>8}{_cell(lat['max_ms']):>8}"
+            f"{lat['achieved_rps']:>8}{errors:>8}{entry['server']['peak_rss_mb']:>8}"
+            f"  {'ERRORS' if entry['flagged'] else ''}"
+        )
+    lines.append("")
+    for name, aim in result["aims"].items():
+        verdict = {True: "met", False: "MISSED", None: "not measured"}[aim["met"]]
+        lines.append(f"aim {name:<32} target {aim['target']:<8} got {_cell(aim['value']):<9}"
+                     f" {verdict}")
+    return "\n".join(lines)

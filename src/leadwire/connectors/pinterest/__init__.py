@@ -1,0 +1,1 @@
+"""Pinterest API v5, lead ads: OAuth, forms, subscriptions, exports, webhook decoding."""

@@ -1,0 +1,1 @@
+"""The Pinterest sandbox: a local emulator of the Pinterest API v5 lead-ads operations."""
