@@ -39,6 +39,8 @@ def machine_facts() -> dict[str, Any]:
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "sqlite": sqlite3.sqlite_version,
+        # Other work on the machine skews every number: a busy machine is visible here.
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -76,9 +78,14 @@ def check_aims(result: dict[str, Any]) -> dict[str, Any]:
         for op, target in (("get", AIM_GET_RPS), ("upsert", AIM_UPSERT_RPS)):
             value = ops.get(op, {}).get("throughput", {}) or {}
             aim(f"{op}_rps", target, value.get("achieved_rps"), higher=True)
+    at_aim_rate = result["config"]["rate"] == AIM_RATE_RPS
     for op, entry in ops.items():
         latency = entry.get("latency") or {}
-        aim(f"{op}_p99_ms_at_{AIM_RATE_RPS}_rps", AIM_P99_MS, latency.get("p99_ms"), higher=False)
+        name = f"{op}_p99_ms_at_{AIM_RATE_RPS}_rps"
+        aim(name, AIM_P99_MS, latency.get("p99_ms"), higher=False)
+        if not at_aim_rate:
+            # Measured at another rate: show the number, judge nothing.
+            aims[name]["met"] = None
     aim("server_peak_rss_mb", AIM_RSS_MB, result["server"]["final"]["peak_rss_mb"], higher=False)
     return aims
 
@@ -91,7 +98,8 @@ def table(result: dict[str, Any]) -> str:
     """Return the result as a fixed-width table with the aims under it."""
     head = (
         f"{'operation':<27}{'max rps':>9}{'wrk rps':>9}{'cpu ms/req':>11}"
-        f"{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'at rps':>8}{'errors':>8}{'rss MB':>8}  flag"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'at rps':>8}{'errors':>8}{'rss MB':>8}"
+        f"{'other cpu':>10}  flag"
     )
     lines = [head, "-" * len(head)]
     for entry in result["operations"].values():
@@ -106,11 +114,22 @@ def table(result: dict[str, Any]) -> str:
             f"{_cell(entry['server_cpu_ms_per_request']):>11}"
             f"{_cell(lat['p50_ms']):>8}{_cell(lat['p99_ms']):>8}{_cell(lat['max_ms']):>8}"
             f"{lat['achieved_rps']:>8}{errors:>8}{entry['server']['peak_rss_mb']:>8}"
-            f"  {'ERRORS' if entry['flagged'] else ''}"
+            f"{thr['cpu_cores']['other']:>10}  {'ERRORS' if entry['flagged'] else ''}"
         )
     lines.append("")
+    busy = [
+        e
+        for e in result["operations"].values()
+        if e["available"]
+        and max(e["throughput"]["cpu_cores"]["other"], e["latency"]["cpu_cores"]["other"]) > 0.3
+    ]
+    if busy:
+        lines.append("WARNING: other work used more than 0.3 core during some runs ('other cpu'):")
+        lines.append("         those numbers understate the server; re-run on a quiet machine.")
+        lines.append("")
     for name, aim in result["aims"].items():
-        verdict = {True: "met", False: "MISSED", None: "not measured"}[aim["met"]]
-        lines.append(f"aim {name:<32} target {aim['target']:<8} got {_cell(aim['value']):<9}"
-                     f" {verdict}")
+        verdict = {True: "met", False: "MISSED", None: "not judged"}[aim["met"]]
+        lines.append(
+            f"aim {name:<32} target {aim['target']:<8} got {_cell(aim['value']):<9} {verdict}"
+        )
     return "\n".join(lines)

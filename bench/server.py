@@ -127,9 +127,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def crm_process(
-    workdir: Path, *, database_url: str | None, sqlite_synchronous: str | None
+    workdir: Path,
+    *,
+    database_url: str | None,
+    sqlite_synchronous: str | None,
+    serve_command: list[str] | None = None,
 ) -> Iterator[CrmProcess]:
-    """Prepare a store in `workdir` (or at `database_url`), start the CRM on it, yield it."""
+    """Prepare a store in `workdir` (or at `database_url`), start the CRM on it, yield it.
+
+    `serve_command` replaces `leadwire crm serve` (it gets `--port N` appended): a way to
+    measure a patched server, e.g. to try an optimisation before changing the code.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")}
     env.update(UNLIMITED, LEADWIRE_DATA_DIR=str(workdir / "data"), LEADWIRE_HOST=HOST)
     env["LEADWIRE_LOG_LEVEL"] = "WARNING"
@@ -145,7 +153,7 @@ def crm_process(
     log = workdir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [leadwire_command(), "crm", "serve", "--port", str(port)],
+            [*(serve_command or [leadwire_command(), "crm", "serve"]), "--port", str(port)],
             env=env,
             cwd=workdir,
             stdout=out,
@@ -175,3 +183,22 @@ def process_stats(pid: int) -> dict[str, float]:
         "cpu_s": round((int(after[11]) + int(after[12])) / ticks, 3),
         "threads": int(fields["Threads"]),
     }
+
+
+def machine_cpu_s() -> dict[str, float]:
+    """Return the CPU seconds all cores spent busy, and stolen by the hypervisor, since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {
+        "busy_s": (user + nice + system + irq + softirq) / ticks,
+        "steal_s": steal / ticks,
+    }
+
+
+def server_errors(log: Path, limit: int = 60) -> list[str]:
+    """Return the last `limit` lines of the server's log if it logged an error, else nothing."""
+    lines = log.read_text(errors="replace").splitlines()
+    if not any("ERROR" in line or "Traceback" in line for line in lines):
+        return []
+    return lines[-limit:]

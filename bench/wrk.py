@@ -55,7 +55,8 @@ end
     "tasks": """
 request = function()
   n = n + 1
-  local body = '{{"title":"Call lead ' .. n .. '","body":"wrk","dueDate":"{due}","completed":false}}'
+  local body = '{{"title":"Call lead ' .. n .. '","body":"wrk","dueDate":"{due}",' ..
+    '"completed":false}}'
   return wrk.format("POST", "/contacts/" .. ids[math.random(#ids)] .. "/tasks", nil, body)
 end
 """,

@@ -67,6 +67,8 @@ def test_start_command_serves_a_crm_the_printed_key_opens(tmp_path: Path) -> Non
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 class socket_port:  # noqa: N801 - used as a context manager

@@ -41,3 +41,5 @@ def configure_logging(level: str = "INFO") -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # Migrations say what they do at INFO on every start; only their problems are news.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     crm_access_token_ttl_s: int = Field(default=86_399, ge=1)
     crm_refresh_token_ttl_s: int = Field(default=365 * 86_400, ge=1)
     crm_webhook_max_attempts: int = Field(default=8, ge=1)
+    crm_webhook_backoff_base_s: float = Field(default=30.0, gt=0, description="First retry wait.")
+    crm_webhook_backoff_cap_s: float = Field(default=3600.0, gt=0, description="Longest wait.")
     sandbox_port: int = Field(default=8420, ge=0, le=65535, description="Pinterest sandbox port.")
     sandbox_database_url: SecretStr | None = Field(
         default=None,

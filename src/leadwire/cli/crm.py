@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from leadwire.cli import crm_webhooks
 from leadwire.crm import admin
 from leadwire.crm.app import create_app
 from leadwire.crm.auth.principal import ALL_SCOPES
@@ -21,6 +22,7 @@ location_app = typer.Typer(help="Locations (sub-accounts).", no_args_is_help=Tru
 key_app = typer.Typer(help="API keys (private integration tokens).", no_args_is_help=True)
 app.add_typer(location_app, name="location")
 app.add_typer(key_app, name="key")
+app.add_typer(crm_webhooks.app, name="webhook")
 console = Console()
 
 
@@ -41,6 +43,44 @@ def serve(
     run(
         create_app(settings), settings.host, port or settings.crm_port, log_level=settings.log_level
     )
+
+
+@app.command()
+def seed(
+    ctx: typer.Context,
+    location: Annotated[
+        str | None, typer.Option("--location", "-l", help="Location id (default: a new one).")
+    ] = None,
+    contacts: Annotated[int, typer.Option(min=0, help="How many demo contacts.")] = 25,
+    random_seed: Annotated[
+        int, typer.Option(help="Seed of the generator (same seed, same data).")
+    ] = 7,
+) -> None:
+    """Fill a location with demo data: contacts with tasks, notes, appointments, businesses."""
+    import random
+
+    from leadwire.crm.seed import seed_demo
+
+    store = open_store(_settings(ctx))
+    with store.sessions() as session:
+        location_id = location or admin.create_location(session, "demo").id
+        try:
+            summary = seed_demo(
+                session, location_id, contacts=contacts, rng=random.Random(random_seed)
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        session.commit()
+    table = Table("location", "contacts", "tasks", "notes", "appointments", "businesses")
+    table.add_row(
+        summary.location_id,
+        str(len(summary.contact_ids)),
+        str(summary.tasks),
+        str(summary.notes),
+        str(summary.appointments),
+        str(summary.businesses),
+    )
+    console.print(table)
 
 
 @location_app.command("create")

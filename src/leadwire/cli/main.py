@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Annotated
 
 import typer
@@ -35,13 +36,16 @@ def up(
     from leadwire.cli.serving import serve
     from leadwire.crm import admin
     from leadwire.crm.app import create_app
+    from leadwire.crm.seed import seed_demo
     from leadwire.crm.store import open_store
 
     settings: Settings = ctx.obj
     port = port if port is not None else settings.crm_port
     store = open_store(settings)
     with store.sessions() as session:
-        location = admin.demo_location(session)
+        location, is_new = admin.demo_location(session)
+        if is_new:
+            seed_demo(session, location.id, contacts=10, rng=random.Random(7))
         issued = admin.rotate_up_key(session, location.id)
         session.commit()
     url = f"http://{settings.host}:{port}"

@@ -82,10 +82,12 @@ def revoke_api_key(session: Session, key_id: str) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-def demo_location(session: Session) -> Location:
-    """Return the demo location, creating it on first use. Caller commits."""
+def demo_location(session: Session) -> tuple[Location, bool]:
+    """Return the demo location and whether it was just created. Caller commits."""
     found = session.scalar(select(Location).where(Location.name == DEMO_LOCATION_NAME))
-    return found or create_location(session, DEMO_LOCATION_NAME)
+    if found is not None:
+        return found, False
+    return create_location(session, DEMO_LOCATION_NAME), True
 
 
 def rotate_up_key(session: Session, location_id: str) -> IssuedKey:

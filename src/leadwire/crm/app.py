@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +20,9 @@ from leadwire.crm.ratelimit import RateLimiter
 from leadwire.crm.routes.registry import ROUTERS
 from leadwire.crm.runtime import CrmRuntime
 from leadwire.crm.store import CrmStore, open_store
+from leadwire.crm.webhooks.dispatcher import Dispatcher
+from leadwire.crm.webhooks.retries import RetryPolicy
+from leadwire.crm.webhooks.signing import load_or_create_keys
 from leadwire.crm.wire.validation import to_crm_error
 from leadwire.settings import Settings
 
@@ -63,8 +69,36 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return _error_response(request, CrmError(500, f"Internal server error (traceId {trace})"))
 
 
-def create_app(settings: Settings, *, store: CrmStore | None = None) -> FastAPI:
-    """Return the CRM app on `store` (default: open the store the settings name)."""
+def _lifespan(
+    policy: RetryPolicy | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Return the app's lifespan: load (first time: create) the signing keys, run a dispatcher."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime: CrmRuntime = app.state.crm
+        keys = await asyncio.to_thread(load_or_create_keys, runtime.settings.data_dir)
+        app.state.webhook_keys = keys
+        dispatcher = Dispatcher(
+            runtime.store, keys, policy=policy or RetryPolicy.from_settings(runtime.settings)
+        )
+        async with dispatcher:
+            app.state.webhook_dispatcher = dispatcher
+            yield
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: CrmStore | None = None,
+    webhook_policy: RetryPolicy | None = None,
+) -> FastAPI:
+    """Return the CRM app on `store` (default: open the store the settings name).
+
+    `webhook_policy` overrides the retry policy of event webhooks (default: from settings).
+    """
     store = store or open_store(settings)
     runtime = CrmRuntime(
         settings=settings,
@@ -82,6 +116,7 @@ def create_app(settings: Settings, *, store: CrmStore | None = None) -> FastAPI:
         redirect_slashes=False,
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan(webhook_policy),
         exception_handlers={
             CrmError: _on_crm_error,
             RequestValidationError: _on_validation,

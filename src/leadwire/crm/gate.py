@@ -50,18 +50,20 @@ class ApiGate:
         headers = _headers(scope)
         extra = [(b"x-trace-id", trace_id.encode())]
 
+        refusal: CrmError | None = None
+        if scope["path"].startswith(API_PREFIX):
+            # Counted before the size check so that a 413 carries the rate-limit headers too.
+            refusal, decision = self._admit(headers, scope, state)
+            if decision is not None:
+                extra += [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
+
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             await _send_error(send, CrmError(413, self._too_large()), trace_id, extra)
             return
-
-        if scope["path"].startswith(API_PREFIX):
-            refusal, decision = self._admit(headers, scope, state)
-            if decision is not None:
-                extra += [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
-            if refusal is not None:
-                await _send_error(send, refusal, trace_id, extra)
-                return
+        if refusal is not None:
+            await _send_error(send, refusal, trace_id, extra)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

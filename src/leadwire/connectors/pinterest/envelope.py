@@ -29,7 +29,14 @@ No associated data. The plaintext is UTF-8 JSON::
         "answer": "<text>" | ["<choice>", ...]}, ...]}
 
 The decrypted `lead_id` must equal the clear one, so a clear header cannot be swapped onto
-another lead's data. Keys are accepted as standard or URL-safe base64, with or without padding.
+another lead's data; the other clear fields are not authenticated (no associated data). Keys
+(and `encrypted_lead_data`) are accepted as standard or URL-safe base64, with or without padding.
+
+Strictness, because a receiver answers 4xx to what this rejects and Pinterest then never retries:
+a JSON object with a repeated key, an id that is not ASCII digits, a number where text belongs (or
+the reverse) are errors; a question type or field type Pinterest may add later is NOT — an unknown
+upper-case question type is read as a CUSTOM question labelled with the type's name, an unknown
+field type as none, so a lead is never lost over an enum value.
 """
 
 from __future__ import annotations
@@ -38,13 +45,14 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from leadwire.connectors.pinterest.leads import (
     AdAccountId,
@@ -62,27 +70,50 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 KEY_BYTES = 32
 MAX_BODY_BYTES = 1_048_576
-_DIGITS = r"^\d{1,32}$"
+_DIGITS = r"^[0-9]{1,32}$"  # ASCII: pydantic's `\d` also admits digits of other scripts
+_ENUM_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def _known_field_type(value: object) -> object:
+    if isinstance(value, str) and value not in FieldType.__members__:
+        if _ENUM_NAME.fullmatch(value) is None:
+            raise ValueError(f"{value[:40]!r} is not a field type")
+        return None  # a field type added upstream (5.11 had DROPDOWN): read as plain text
+    return value
+
+
+_FieldTypeWire = Annotated[FieldType | None, BeforeValidator(_known_field_type)]
+_Text = Annotated[str, Field(strict=True)]
 
 
 class _AnswerWire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
-    question_type: QuestionType
-    custom_question_field_type: FieldType | None = None
+    question_type: str = Field(max_length=64)
+    custom_question_field_type: _FieldTypeWire = Field(default=None, strict=False)
     question_label: str | None = Field(default=None, max_length=2000)
-    answer: str | list[str] = Field(max_length=10_000)
+    answer: str | list[_Text] = Field(max_length=10_000)
+
+    def question(self) -> tuple[QuestionType, str | None]:
+        """Return the question type, reading an unknown upper-case one as a labelled CUSTOM."""
+        if self.question_type in QuestionType.__members__:
+            return QuestionType(self.question_type), self.question_label
+        if _ENUM_NAME.fullmatch(self.question_type) is None:
+            raise DecodeError(f"question_type {self.question_type[:40]!r} is not a type name")
+        return QuestionType.CUSTOM, self.question_label or self.question_type
 
 
 class _PlainWire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     lead_id: str = Field(pattern=_DIGITS)
     answers: list[_AnswerWire] = Field(max_length=100)
 
 
 class _DeliveryWire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     advertiser_id: str = Field(pattern=_DIGITS)
     lead_form_id: str = Field(pattern=_DIGITS)
@@ -96,13 +127,17 @@ class _DeliveryWire(BaseModel):
     encrypted_lead_data: str = Field(max_length=2 * MAX_BODY_BYTES)
 
 
+def _b64decode(text: str) -> bytes:
+    """Decode standard or URL-safe base64, padded or not; raise `ValueError` otherwise."""
+    text = text.strip().rstrip("=").replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
 def decode_key(key_b64: str) -> bytes:
     """Return the 32 key bytes of a base64 key (standard or URL-safe, padding optional)."""
-    text = key_b64.strip().replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
     try:
-        key = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
+        key = _b64decode(key_b64)
+    except (binascii.Error, ValueError, TypeError, AttributeError):
         raise DecodeError("the subscription key is not valid base64") from None
     if len(key) != KEY_BYTES:
         raise DecodeError(f"the subscription key has {len(key)} bytes; AES-256 needs {KEY_BYTES}")
@@ -110,10 +145,8 @@ def decode_key(key_b64: str) -> bytes:
 
 
 def _decrypt(key: bytes, blob_b64: str) -> bytes:
-    text = blob_b64.strip()
-    text += "=" * (-len(text) % 4)
     try:
-        blob = base64.b64decode(text, validate=True)
+        blob = _b64decode(blob_b64)
     except (binascii.Error, ValueError):
         raise DecodeError("encrypted_lead_data is not valid base64") from None
     if len(blob) < NONCE_BYTES + TAG_BYTES:
@@ -132,25 +165,27 @@ def _lead(item: _DeliveryWire, plain: _PlainWire) -> Lead:
         raise DecodeError(
             f"decrypted lead_id {plain.lead_id} differs from the delivery's {item.lead_id}"
         )
-    answers = tuple(
-        Answer(
-            question_type=a.question_type,
-            label=a.question_label,
-            values=tuple(a.answer) if isinstance(a.answer, list) else (a.answer,),
-            field_type=a.custom_question_field_type,
+    answers: list[Answer] = []
+    for a in plain.answers:
+        question_type, label = a.question()
+        answers.append(
+            Answer(
+                question_type=question_type,
+                label=label,
+                values=tuple(a.answer) if isinstance(a.answer, list) else (a.answer,),
+                field_type=a.custom_question_field_type,
+            )
         )
-        for a in plain.answers
-    )
     return Lead(
         lead_id=LeadId(item.lead_id),
         ad_account_id=AdAccountId(item.advertiser_id),
         lead_form_id=LeadFormId(item.lead_form_id),
-        created_time=datetime.fromtimestamp(item.created_time / 1000, UTC),
+        created_time=_EPOCH + item.created_time * _ONE_MS,
         ad_id=item.ad_id,
         campaign_id=item.campaign_id,
         ad_group_id=item.ad_group_id,
         is_test=item.is_test,
-        answers=answers,
+        answers=tuple(answers),
     )
 
 
@@ -159,10 +194,7 @@ def decode_delivery(body: bytes, key_b64: str) -> list[Lead]:
     if len(body) > MAX_BODY_BYTES:
         raise DecodeError(f"delivery body of {len(body)} bytes exceeds {MAX_BODY_BYTES}")
     key = decode_key(key_b64)
-    try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise DecodeError("delivery body is not JSON") from None
+    raw = _parse_json(body, "delivery body")
     if isinstance(raw, dict):
         raw = [raw]
     if not isinstance(raw, list) or not raw:
@@ -178,13 +210,35 @@ def decode_delivery(body: bytes, key_b64: str) -> list[Lead]:
                 f"delivery item {index}: algorithm {item.cryptographic_algorithm!r} "
                 f"is not {ALGORITHM}"
             )
-        plain_bytes = _decrypt(key, item.encrypted_lead_data)
+        plain_json = _parse_json(_decrypt(key, item.encrypted_lead_data), f"item {index} lead data")
         try:
-            plain = _PlainWire.model_validate_json(plain_bytes)
+            plain = _PlainWire.model_validate(plain_json)
         except ValidationError as exc:
             raise DecodeError(f"delivery item {index}: lead data {_first_problem(exc)}") from None
-        leads.append(_lead(item, plain))
+        try:
+            leads.append(_lead(item, plain))
+        except DecodeError as exc:
+            raise DecodeError(f"delivery item {index}: {exc}") from None
     return leads
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            # Two values for one key: which one a reader takes is parser-dependent; refuse both.
+            raise DecodeError(f"JSON object repeats the key {key[:40]!r}")
+        result[key] = value
+    return result
+
+
+def _parse_json(data: bytes, what: str) -> Any:
+    try:
+        return json.loads(data, object_pairs_hook=_unique_keys)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise DecodeError(f"{what} is not JSON") from None
+    except DecodeError as exc:
+        raise DecodeError(f"{what}: {exc}") from None
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -200,6 +254,12 @@ def encrypt_lead_data(key_b64: str, plaintext: bytes, nonce: bytes | None = None
     return base64.b64encode(nonce + sealed).decode("ascii")
 
 
+def _epoch_ms(moment: datetime) -> int:
+    # Integer arithmetic: `timestamp() * 1000` is a float and can land 1 ms short.
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return (aware - _EPOCH) // _ONE_MS
+
+
 def encode_delivery(leads: Sequence[Lead], key_b64: str) -> bytes:
     """Return the webhook body carrying `leads`, encrypted under the subscription key."""
     items: list[dict[str, Any]] = []
@@ -211,9 +271,7 @@ def encode_delivery(leads: Sequence[Lead], key_b64: str) -> bytes:
                     "question_type": a.question_type.value,
                     "custom_question_field_type": a.field_type.value if a.field_type else None,
                     "question_label": a.label,
-                    "answer": list(a.values)
-                    if a.field_type is FieldType.CHECKBOX
-                    else a.value,
+                    "answer": list(a.values) if a.field_type is FieldType.CHECKBOX else a.value,
                 }
                 for a in lead.answers
             ],
@@ -226,7 +284,7 @@ def encode_delivery(leads: Sequence[Lead], key_b64: str) -> bytes:
                 "campaign_id": lead.campaign_id,
                 "ad_group_id": lead.ad_group_id,
                 "lead_id": lead.lead_id,
-                "created_time": int(lead.created_time.timestamp() * 1000),
+                "created_time": _epoch_ms(lead.created_time),
                 "is_test": lead.is_test,
                 "cryptographic_algorithm": ALGORITHM,
                 "encrypted_lead_data": encrypt_lead_data(

@@ -87,11 +87,12 @@ class PrincipalResolver:
             hit = self._cache.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1]
-        principal = self._load(digest)
+        principal, lifetime_s = self._load(digest)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now + self._ttl_s, principal)
+            # Never remember a token past its own expiry, or it would outlive it by up to ttl_s.
+            self._cache[digest] = (now + min(self._ttl_s, lifetime_s), principal)
         return principal
 
     def forget_all(self) -> None:
@@ -99,30 +100,34 @@ class PrincipalResolver:
         with self._lock:
             self._cache.clear()
 
-    def _load(self, digest: bytes) -> Principal | str:
+    def _load(self, digest: bytes) -> tuple[Principal | str, float]:
+        """Return the answer for a token and how many seconds it stays true (at most)."""
+        unbounded = float("inf")  # no limit of its own: the cache ttl applies
         with self._sessions() as session:
             key = session.scalar(select(ApiKey).where(ApiKey.token_hash == digest))
             if key is not None:
                 if key.revoked_at is not None:
-                    return "Invalid token: this API key was revoked"
+                    return "Invalid token: this API key was revoked", unbounded
                 return Principal(
                     kind=PrincipalKind.API_KEY,
                     credential_id=key.id,
                     location_id=key.location_id,
                     scopes=frozenset(key.scopes.split()),
                     bucket=f"key:{key.id}",
-                )
+                ), unbounded
             token = session.scalar(select(OAuthToken).where(OAuthToken.access_hash == digest))
             if token is None:
-                return "Invalid token: access token is invalid"
+                return "Invalid token: access token is invalid", unbounded
             if token.revoked_at is not None:
-                return "Invalid token: access token was revoked"
-            if token.access_expires_at <= utcnow():
-                return "Invalid JWT: access token has expired; refresh it at /oauth/token"
+                return "Invalid token: access token was revoked", unbounded
+            lifetime_s = (token.access_expires_at - utcnow()).total_seconds()
+            if lifetime_s <= 0:
+                expired = "Invalid JWT: access token has expired; refresh it at /oauth/token"
+                return expired, unbounded
             return Principal(
                 kind=PrincipalKind.OAUTH,
                 credential_id=token.id,
                 location_id=token.location_id,
                 scopes=frozenset(token.scope.split()),
                 bucket=f"app:{token.client_id}",
-            )
+            ), lifetime_s

@@ -1,18 +1,37 @@
-"""Loading contacts within the caller's location, their tags, and HighLevel's duplicate rule."""
+"""Contacts within the caller's location: loading, tags, and copying request fields onto one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from leadwire.crm.auth.principal import Principal
 from leadwire.crm.errors import CrmError, not_found
 from leadwire.crm.ids import is_valid_id, new_id
-from leadwire.crm.models import Contact, ContactTag, CustomField, Location, utcnow
-from leadwire.crm.wire.contacts import ContactFields, normalise_phone
+from leadwire.crm.models import Contact, ContactTag, Location, utcnow
+from leadwire.crm.records.custom_fields import merge_custom_fields, resolve_custom_fields
+from leadwire.crm.records.matching import find_duplicate
+from leadwire.crm.records.users import check_user
+from leadwire.crm.wire.contacts import ContactFields, normalise_phone, normalise_tag
+
+# Kept importable from here: other modules of the CRM use these names from this module.
+__all__ = [
+    "add_tags",
+    "apply_fields",
+    "find_duplicate",
+    "load_contact",
+    "load_contact_with_tags",
+    "new_contact",
+    "normalise_tag",
+    "remove_tags",
+    "replace_tags",
+    "resolve_custom_fields",
+    "tags_of",
+    "tags_of_many",
+]
 
 
 def new_contact(location_id: str) -> Contact:
@@ -41,32 +60,74 @@ def load_contact(session: Session, caller: Principal, contact_id: str) -> Contac
     return contact
 
 
-def normalise_tag(tag: str) -> str:
-    """Return a tag as stored: trimmed and lower-cased, as HighLevel shows tags."""
-    return " ".join(tag.split()).lower()
+def load_contact_with_tags(
+    session: Session, caller: Principal, contact_id: str
+) -> tuple[Contact, list[str]]:
+    """Return the caller's contact and its sorted tags in one query; 400/404 as load_contact."""
+    if not is_valid_id(contact_id):
+        raise CrmError(400, f"contactId {contact_id!r} is not a valid id (20 letters and digits)")
+    rows = session.execute(_WITH_TAGS, {"contact_id": contact_id}).all()
+    if not rows or rows[0][0].location_id != caller.location_id:
+        raise not_found("Contact", contact_id)
+    return rows[0][0], [tag for _, tag in rows if tag is not None]
+
+
+# Built once: GET /contacts/{id} is the hottest read, and building costs as much as running.
+_WITH_TAGS = (
+    select(Contact, ContactTag.tag)
+    .outerjoin(ContactTag, ContactTag.contact_id == Contact.id)
+    .where(Contact.id == bindparam("contact_id"))
+    .order_by(ContactTag.tag)
+)
+_TAGS = (
+    select(ContactTag.tag)
+    .where(ContactTag.contact_id == bindparam("contact_id"))
+    .order_by(ContactTag.tag)
+)
 
 
 def tags_of(session: Session, contact_id: str) -> list[str]:
     """Return the contact's tags, sorted."""
-    rows = session.scalars(
-        select(ContactTag.tag).where(ContactTag.contact_id == contact_id).order_by(ContactTag.tag)
+    return list(session.scalars(_TAGS, {"contact_id": contact_id}))
+
+
+def tags_of_many(session: Session, contact_ids: Collection[str]) -> dict[str, list[str]]:
+    """Return the sorted tags of each contact in one query (every id is a key)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    if contact_ids:
+        rows = session.execute(
+            select(ContactTag.contact_id, ContactTag.tag)
+            .where(ContactTag.contact_id.in_(contact_ids))
+            .order_by(ContactTag.contact_id, ContactTag.tag)
+        )
+        for contact_id, tag in rows:
+            found[contact_id].append(tag)
+    return {contact_id: found.get(contact_id, []) for contact_id in contact_ids}
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(clean for clean in map(normalise_tag, tags) if clean))
+
+
+def _insert_tags(session: Session, contact: Contact, clean: Iterable[str]) -> None:
+    session.add_all(
+        ContactTag(contact_id=contact.id, tag=tag, location_id=contact.location_id) for tag in clean
     )
-    return list(rows)
 
 
 def add_tags(session: Session, contact: Contact, tags: Iterable[str]) -> list[str]:
     """Add `tags` to the contact (a set: no tag twice); return the tags that were new."""
     current = set(tags_of(session, contact.id))
-    added: list[str] = []
-    for tag in tags:
-        clean = normalise_tag(tag)
-        if clean and clean not in current:
-            current.add(clean)
-            added.append(clean)
-            session.add(
-                ContactTag(contact_id=contact.id, tag=clean, location_id=contact.location_id)
-            )
+    added = [tag for tag in _clean_tags(tags) if tag not in current]
+    _insert_tags(session, contact, added)
     return added
+
+
+def add_tags_to_new(session: Session, contact: Contact, tags: Iterable[str]) -> list[str]:
+    """Tag a contact created in this transaction (it has none yet); return its sorted tags."""
+    clean = _clean_tags(tags)
+    _insert_tags(session, contact, clean)
+    return sorted(clean)
 
 
 def remove_tags(session: Session, contact: Contact, tags: Iterable[str]) -> list[str]:
@@ -84,60 +145,25 @@ def remove_tags(session: Session, contact: Contact, tags: Iterable[str]) -> list
 
 def replace_tags(session: Session, contact: Contact, tags: Iterable[str]) -> None:
     """Make the contact's tags exactly `tags` (PUT and upsert overwrite the set)."""
-    session.execute(delete(ContactTag).where(ContactTag.contact_id == contact.id))
-    session.flush()
-    add_tags(session, contact, tags)
+    set_tags(session, contact, tags, tags_of(session, contact.id))
 
 
-def find_duplicate(
-    session: Session, location: Location, email: str | None, phone: str | None
-) -> tuple[Contact, str] | None:
-    """Return the contact matching email or phone, in the location's priority order."""
-    for field in location.duplicate_priority:
-        if field == "email" and email:
-            column, value = Contact.email_lower, email.lower()
-        elif field == "phone" and phone:
-            column, value = Contact.phone, phone
-        else:
-            continue
-        match = session.scalar(
-            select(Contact)
-            .where(Contact.location_id == location.id, column == value)
-            .order_by(Contact.date_added)
-            .limit(1)
+def set_tags(
+    session: Session, contact: Contact, tags: Iterable[str], current: list[str]
+) -> list[str]:
+    """Make the tags exactly `tags`, knowing the `current` ones; return the new sorted set.
+
+    Only the difference is written, so tags that stay keep their rows.
+    """
+    wanted = _clean_tags(tags)
+    present = set(current)
+    gone = sorted(present - set(wanted))
+    if gone:
+        session.execute(
+            delete(ContactTag).where(ContactTag.contact_id == contact.id, ContactTag.tag.in_(gone))
         )
-        if match is not None:
-            return match, field
-    return None
-
-
-def resolve_custom_fields(
-    session: Session, location_id: str, fields: ContactFields
-) -> dict[str, Any]:
-    """Return custom field values keyed by field id; 422 for an unknown id or key."""
-    if not fields.customFields:
-        return {}
-    defined = session.execute(
-        select(CustomField.id, CustomField.key).where(CustomField.location_id == location_id)
-    ).all()
-    by_id = {row.id for row in defined}
-    by_key = {row.key: row.id for row in defined}
-    by_key.update({row.key.removeprefix("contact."): row.id for row in defined})
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for index, item in enumerate(fields.customFields):
-        if item.id is not None and item.id in by_id:
-            values[item.id] = item.the_value()
-        elif item.key is not None and item.key in by_key:
-            values[by_key[item.key]] = item.the_value()
-        else:
-            which = f"id {item.id!r}" if item.id is not None else f"key {item.key!r}"
-            problems.append(
-                f"customFields.{index} names no custom field of this location ({which})"
-            )
-    if problems:
-        raise CrmError(422, problems)
-    return values
+    _insert_tags(session, contact, [tag for tag in wanted if tag not in present])
+    return sorted(wanted)
 
 
 _COLUMNS = {
@@ -162,13 +188,23 @@ _SETTINGS = ("dndSettings", "inboundDndSettings")
 
 
 def apply_fields(
-    session: Session, contact: Contact, fields: ContactFields, location: Location
+    session: Session,
+    contact: Contact,
+    fields: ContactFields,
+    location: Location,
+    *,
+    skip: Collection[str] = (),
 ) -> None:
-    """Copy the fields the client sent onto `contact` (tags excluded: callers decide)."""
-    sent = fields.model_fields_set
+    """Copy the fields the client sent (but those in `skip`) onto `contact`; tags excluded."""
+    sent = fields.model_fields_set - set(skip)
+    if "assignedTo" in sent:
+        check_user(session, location.id, "assignedTo", fields.assignedTo)
     for wire, column in _COLUMNS.items():
         if wire in sent:
-            setattr(contact, column, getattr(fields, wire))
+            value = getattr(fields, wire)
+            if wire == "dnd" and value is None:
+                continue  # dnd is not nullable: null leaves it as it is
+            setattr(contact, column, value)
     if "email" in sent:
         contact.email = fields.email
         contact.email_lower = fields.email.lower() if fields.email else None
@@ -184,8 +220,6 @@ def apply_fields(
             settings[key] = value.model_dump(exclude_none=True) if value is not None else {}
     contact.settings = settings
     if "customFields" in sent:
-        contact.custom_fields = {
-            **contact.custom_fields,
-            **resolve_custom_fields(session, location.id, fields),
-        }
+        changes = resolve_custom_fields(session, location.id, fields.customFields)
+        contact.custom_fields = merge_custom_fields(contact.custom_fields, changes)
     contact.date_updated = utcnow()

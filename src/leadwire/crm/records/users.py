@@ -17,9 +17,7 @@ def unknown_users(session: Session, location_id: str, user_ids: Iterable[str]) -
     if not wanted:
         return []
     known = set(
-        session.scalars(
-            select(User.id).where(User.location_id == location_id, User.id.in_(wanted))
-        )
+        session.scalars(select(User.id).where(User.location_id == location_id, User.id.in_(wanted)))
     )
     return [user_id for user_id in wanted if user_id not in known]
 

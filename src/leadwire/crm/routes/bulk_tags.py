@@ -8,19 +8,21 @@ as for every other change to contacts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from leadwire.crm.deps import WriteDb, Writer, check_location
 from leadwire.crm.errors import unprocessable
+from leadwire.crm.events import EventType, emit
 from leadwire.crm.ids import is_valid_id
-from leadwire.crm.models import Contact
-from leadwire.crm.records.contacts import add_tags, remove_tags, tags_of
+from leadwire.crm.models import Contact, ContactTag, utcnow
+from leadwire.crm.records.contacts import normalise_tag
 from leadwire.crm.routes import CrmRouter
-from leadwire.crm.routes.tags import note_tag_change
+from leadwire.crm.wire.contacts import contact_wire
 from leadwire.crm.wire.tags import UpdateTagsDto, bulk_error, bulk_success
 
 router = CrmRouter(prefix="/contacts", tags=["Bulk"])
@@ -30,7 +32,7 @@ TYPES = ("add", "remove")
 
 @router.post("/bulk/tags/update/{type}", operation_id="create-association", status_code=201)
 def update_tags_in_bulk(
-    type: str,  # noqa: A002 - the reference's name
+    type: str,
     body: UpdateTagsDto,
     caller: Writer,
     db: WriteDb,
@@ -45,6 +47,7 @@ def update_tags_in_bulk(
     if not body.tags and not remove_all:
         raise unprocessable("tags should not be empty")
     found = _load_contacts(db, body.contacts)
+    current = _load_tags(db, (c for c in found.values() if c.location_id == location_id))
     responses: list[dict[str, Any]] = []
     for contact_id in body.contacts:
         contact = found.get(contact_id)
@@ -55,7 +58,9 @@ def update_tags_in_bulk(
         elif contact.location_id != location_id:
             responses.append(bulk_error(contact_id, "contact does not belong to location"))
         else:
-            responses.append(_update_one(db, contact, type, body.tags, remove_all))
+            responses.append(
+                _update_one(db, contact, current[contact.id], type, body.tags, remove_all)
+            )
     db.commit()
     errors = sum(1 for item in responses if item["type"] == "error")
     payload = {"succeded": errors == 0, "errorCount": errors, "responses": responses}
@@ -70,15 +75,47 @@ def _load_contacts(session: Session, contact_ids: list[str]) -> dict[str, Contac
     return {contact.id: contact for contact in rows}
 
 
+def _load_tags(session: Session, contacts: Iterable[Contact]) -> dict[str, set[str]]:
+    # One query for the whole batch instead of one per contact.
+    tags: dict[str, set[str]] = {contact.id: set() for contact in contacts}
+    if tags:
+        rows = session.execute(
+            select(ContactTag.contact_id, ContactTag.tag).where(ContactTag.contact_id.in_(tags))
+        )
+        for contact_id, tag in rows:
+            tags[contact_id].add(tag)
+    return tags
+
+
 def _update_one(
-    session: Session, contact: Contact, kind: str, tags: list[str], remove_all: bool
+    session: Session,
+    contact: Contact,
+    current: set[str],
+    kind: str,
+    tags: list[str],
+    remove_all: bool,
 ) -> dict[str, Any]:
-    old = tags_of(session, contact.id)
+    """Change the contact's tags (`current` is kept up to date) and report it."""
+    old = sorted(current)
+    wanted = list(dict.fromkeys(normalise_tag(t) for t in tags))
     added: list[str] = []
     removed: list[str] = []
     if kind == "add":
-        added = add_tags(session, contact, tags)
+        added = [t for t in wanted if t not in current]
+        for tag in added:
+            session.add(ContactTag(contact_id=contact.id, tag=tag, location_id=contact.location_id))
+        current.update(added)
     else:
-        removed = remove_tags(session, contact, old if remove_all else tags)
-    note_tag_change(session, contact, bool(added or removed))
+        removed = old if remove_all else [t for t in old if t in set(wanted)]
+        if removed:
+            session.execute(
+                delete(ContactTag).where(
+                    ContactTag.contact_id == contact.id, ContactTag.tag.in_(removed)
+                )
+            )
+        current.difference_update(removed)
+    if added or removed:
+        contact.date_updated = utcnow()
+        wire = contact_wire(contact, sorted(current))
+        emit(session, contact.location_id, EventType.CONTACT_TAG_UPDATE, wire)
     return bulk_success(contact.id, old, added, removed)

@@ -1,44 +1,53 @@
-"""Contacts: get, create (and, with the rest of the contact operations, by the same pattern)."""
+"""Contacts API routes for one contact: get, create, update, delete, upsert.
+
+The lists (`GET /contacts/`, by business, duplicate look-up) and the search are in their own
+modules (`contact_lists`, `contact_search`).
+Handlers answer `JSONResponse`s: the bodies are built already, and skipping FastAPI's
+response validation keeps `GET /contacts/{id}` cheap.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Header, Request
+from fastapi import Header
 from fastapi.responses import JSONResponse
 
 from leadwire.crm import idempotency
-from leadwire.crm.deps import ReadDb, Reader, WriteDb, Writer, check_location
-from leadwire.crm.errors import CrmError
-from leadwire.crm.events import EventType, emit
+from leadwire.crm.deps import ReadDb, Reader, TraceId, WriteDb, Writer, check_location
 from leadwire.crm.models import Location
-from leadwire.crm.records.contacts import (
-    add_tags,
-    apply_fields,
-    find_duplicate,
-    load_contact,
-    new_contact,
-    tags_of,
-)
+from leadwire.crm.records import changes
+from leadwire.crm.records.contacts import load_contact, load_contact_with_tags
+from leadwire.crm.records.matching import lock_identities, match_for_upsert
 from leadwire.crm.routes import CrmRouter
-from leadwire.crm.wire.contacts import CreateContactDto, contact_wire
+from leadwire.crm.wire.contacts import (
+    CreateContactDto,
+    UpdateContactDto,
+    UpsertContactDto,
+    contact_wire,
+)
 
 router = CrmRouter(prefix="/contacts", tags=["Contacts"])
 
 IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER)]
 
 
+def _location(db: WriteDb, location_id: str) -> Location:
+    location = db.get(Location, location_id)
+    assert location is not None, "a caller's location always exists"
+    return location
+
+
 @router.get("/{contactId}", operation_id="get-contact")
-def get_contact(contactId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
+def get_contact(contactId: str, caller: Reader, db: ReadDb) -> JSONResponse:  # noqa: N803
     """Return one contact."""
-    contact = load_contact(db, caller, contactId)
-    return {"contact": contact_wire(contact, tags_of(db, contact.id))}
+    contact, tags = load_contact_with_tags(db, caller, contactId)
+    return JSONResponse({"contact": contact_wire(contact, tags)})
 
 
 @router.post("/", operation_id="create-contact", status_code=201)
 def create_contact(
     body: CreateContactDto,
-    request: Request,
     caller: Writer,
     db: WriteDb,
     key: IdempotencyKey = None,
@@ -47,30 +56,68 @@ def create_contact(
     location_id = check_location(caller, body.locationId)
 
     def create() -> tuple[int, dict[str, Any]]:
-        location = db.get(Location, location_id)
-        assert location is not None
-        contact = new_contact(location_id)
-        apply_fields(db, contact, body, location)
-        if not location.allow_duplicates:
-            found = find_duplicate(db, location, contact.email, contact.phone)
-            if found is not None:
-                match, field = found
-                raise CrmError(
-                    400,
-                    "This location does not allow duplicated contacts.",
-                    meta={
-                        "contactId": match.id,
-                        "contactName": match.name
-                        or " ".join(p for p in (match.first_name, match.last_name) if p),
-                        "matchingField": field,
-                    },
-                )
-        db.add(contact)
-        db.flush()
-        add_tags(db, contact, body.tags or [])
-        wire = contact_wire(contact, tags_of(db, contact.id))
-        emit(db, location_id, EventType.CONTACT_CREATE, wire)
+        location = _location(db, location_id)
+        wire = changes.create_contact(
+            db, location, body, check_duplicates=not location.allow_duplicates
+        )
         return 201, {"contact": wire}
 
     digest = idempotency.fingerprint("POST", "/contacts/", body)
     return idempotency.run_once(db, caller, key, digest, create)
+
+
+@router.put("/{contactId}", operation_id="update-contact")
+def update_contact(
+    contactId: str,  # noqa: N803
+    body: UpdateContactDto,
+    caller: Writer,
+    db: WriteDb,
+) -> JSONResponse:
+    """Update the fields sent; `tags` replace the contact's tags; custom fields merge."""
+    contact = load_contact(db, caller, contactId)
+    wire = changes.update_contact(db, _location(db, contact.location_id), contact, body)
+    db.commit()
+    return JSONResponse({"succeded": True, "contact": wire})
+
+
+@router.delete("/{contactId}", operation_id="delete-contact")
+def delete_contact(contactId: str, caller: Writer, db: WriteDb) -> JSONResponse:  # noqa: N803
+    """Delete a contact with its tags, tasks, notes and memberships."""
+    contact = load_contact(db, caller, contactId)
+    changes.delete_contact(db, contact)
+    db.commit()
+    return JSONResponse({"succeded": True})
+
+
+@router.post("/upsert", operation_id="upsert-contact")
+def upsert_contact(
+    body: UpsertContactDto,
+    caller: Writer,
+    db: WriteDb,
+    trace: TraceId,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Update the contact the email or phone names (location's priority order), else create.
+
+    With `createNewIfDuplicateAllowed` on a location that allows duplicates it always creates.
+    When email and phone name two different contacts, the first field in the priority order
+    picks the contact and the other field is left unchanged on it.
+    """
+    location_id = check_location(caller, body.locationId)
+
+    def upsert() -> tuple[int, dict[str, Any]]:
+        location = _location(db, location_id)
+        match = None
+        if not (location.allow_duplicates and body.createNewIfDuplicateAllowed):
+            email, phone = changes.identity(body, None)
+            lock_identities(db, location_id, email, phone)
+            match = match_for_upsert(db, location, email, phone)
+        if match is None:
+            wire = changes.create_contact(db, location, body, check_duplicates=False)
+            return 200, {"new": True, "contact": wire, "traceId": trace}
+        wire = changes.update_contact(db, location, match.contact, body, skip=match.ignored)
+        return 200, {"new": False, "contact": wire, "traceId": trace}
+
+    digest = idempotency.fingerprint("POST", "/contacts/upsert", body)
+    return idempotency.run_once(db, caller, key, digest, upsert)
+

@@ -34,7 +34,7 @@ def get_all_notes(contactId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:
 
 
 @router.get("/{contactId}/notes/{id}", operation_id="get-note")
-def get_note(contactId: str, id: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803, A002
+def get_note(contactId: str, id: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
     """Return one note of the contact."""
     contact = load_contact(db, caller, contactId)
     return {"note": note_wire(load_note(db, contact, id))}
@@ -77,7 +77,7 @@ def create_note(
 @router.put("/{contactId}/notes/{id}", operation_id="update-note")
 def update_note(
     contactId: str,  # noqa: N803
-    id: str,  # noqa: A002
+    id: str,
     body: UpdateNoteDto,
     caller: Writer,
     db: WriteDb,
@@ -107,7 +107,7 @@ def update_note(
 @router.delete("/{contactId}/notes/{id}", operation_id="delete-note")
 def delete_note(
     contactId: str,  # noqa: N803
-    id: str,  # noqa: A002
+    id: str,
     caller: Writer,
     db: WriteDb,
 ) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from leadwire.crm.routes import (
     appointments,
     bulk,
     bulk_tags,
+    contact_lists,
+    contact_search,
     contacts,
     health,
     memberships,
@@ -20,14 +22,18 @@ from leadwire.crm.routes import (
     openapi,
     tags,
     tasks,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    webhooks.router,
     openapi.router,
     oauth.router,
     bulk.router,
     bulk_tags.router,
+    contact_lists.router,
+    contact_search.router,
     contacts.router,
     tasks.router,
     notes.router,

@@ -32,7 +32,7 @@ def add_contact_tags(
     """Add tags (a set: a tag already there stays once); answer the contact's tags."""
     contact = load_contact(db, caller, contactId)
     changed = add_tags(db, contact, body.tags)
-    tags = note_tag_change(db, contact, bool(changed))
+    tags = _after_change(db, contact, bool(changed))
     db.commit()
     return JSONResponse({"tags": tags}, status_code=201)
 
@@ -47,16 +47,18 @@ def remove_contact_tags(
     """Remove tags (ones not on the contact are ignored); answer the contact's tags."""
     contact = load_contact(db, caller, contactId)
     changed = remove_tags(db, contact, body.tags)
-    tags = note_tag_change(db, contact, bool(changed))
+    tags = _after_change(db, contact, bool(changed))
     db.commit()
     return {"tags": tags}
 
 
-def note_tag_change(session: Session, contact: Contact, changed: bool) -> list[str]:
+def _after_change(session: Session, contact: Contact, changed: bool) -> list[str]:
     """Return the contact's tags; if they changed, touch the contact and send ContactTagUpdate."""
     session.flush()
     tags = tags_of(session, contact.id)
     if changed:
         contact.date_updated = utcnow()
-        emit(session, contact.location_id, EventType.CONTACT_TAG_UPDATE, contact_wire(contact, tags))
+        emit(
+            session, contact.location_id, EventType.CONTACT_TAG_UPDATE, contact_wire(contact, tags)
+        )
     return tags

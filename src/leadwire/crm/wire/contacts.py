@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any, Literal
 
 import phonenumbers
@@ -86,42 +88,97 @@ def normalise_phone(value: str | None, region: str | None = None) -> str | None:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+TAG_MAX = 200  # the width of crm_contact_tags.tag
+
+_DATE_FORMATS = "YYYY-MM-DD, YYYY/MM/DD, MM-DD-YYYY, MM/DD/YYYY (or . or _ between the parts)"
+_YEAR_FIRST = re.compile(r"(\d{4})([-/._])(\d{1,2})\2(\d{1,2})")
+_YEAR_LAST = re.compile(r"(\d{1,2})([-/._])(\d{1,2})\2(\d{4})")
+# The create response shows birthdays as midnight timestamps; a client echoing one back is fine.
+_MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})T00:00(:00(\.0+)?)?(Z|[+-]00:?00)?")
+
+
+def normalise_tag(tag: str) -> str:
+    """Return a tag as stored: trimmed, inner whitespace collapsed, lower-cased (as HighLevel)."""
+    return " ".join(tag.split()).lower()
+
+
+def parse_date_of_birth(value: object) -> str | None:
+    """Return a birthday in one of the reference's formats as `YYYY-MM-DD`; ValueError if not."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"must be a date as {_DATE_FORMATS}")
+    text = value.strip()
+    midnight = _MIDNIGHT.fullmatch(text)
+    if midnight:
+        text = midnight.group(1)
+    if found := _YEAR_FIRST.fullmatch(text):
+        year, month, day = found.group(1), found.group(3), found.group(4)
+    elif found := _YEAR_LAST.fullmatch(text):
+        month, day, year = found.group(1), found.group(3), found.group(4)
+    else:
+        raise ValueError(f"must be a date as {_DATE_FORMATS}")
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        raise ValueError(f"must be a real calendar date ({value!r} is not)") from None
+
+
+def _text(max_length: int) -> Any:
+    # Each limit is the width of the column the value goes to: longer would fail in PostgreSQL.
+    return Field(default=None, max_length=max_length)
+
+
 class ContactFields(StrictDto):
     """Fields shared by create, upsert and update (UpdateContactDto)."""
 
-    firstName: str | None = None  # noqa: N815 - wire names
-    lastName: str | None = None  # noqa: N815
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    address1: str | None = None
-    city: str | None = None
-    state: str | None = None
-    postalCode: str | None = None  # noqa: N815
-    website: str | None = None
-    timezone: str | None = None
+    firstName: str | None = _text(200)  # noqa: N815 - wire names
+    lastName: str | None = _text(200)  # noqa: N815
+    name: str | None = _text(400)
+    email: str | None = _text(320)
+    phone: str | None = _text(64)
+    address1: str | None = _text(400)
+    city: str | None = _text(200)
+    state: str | None = _text(200)
+    postalCode: str | None = _text(32)  # noqa: N815
+    website: str | None = _text(400)
+    timezone: str | None = _text(64)
     dnd: bool | None = None
     dndSettings: DndSettings | None = None  # noqa: N815
     inboundDndSettings: InboundDndSettings | None = None  # noqa: N815
     tags: list[str] | None = Field(default=None, max_length=1000)
     customFields: list[CustomFieldInput] | None = Field(default=None, max_length=500)  # noqa: N815
-    source: str | None = None
+    source: str | None = _text(200)
     dateOfBirth: str | None = None  # noqa: N815
     country: str | None = Field(default=None, min_length=2, max_length=2)
-    assignedTo: str | None = None  # noqa: N815
+    assignedTo: str | None = _text(32)  # noqa: N815
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         return normalise_email(value)
 
+    @field_validator("dateOfBirth", mode="before")
+    @classmethod
+    def _date_of_birth(cls, value: object) -> str | None:
+        return parse_date_of_birth(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, values: list[str] | None) -> list[str] | None:
+        # Empty tags are dropped when stored; one too long for the column must be refused here.
+        for value in values or ():
+            if len(normalise_tag(value)) > TAG_MAX:
+                raise ValueError(f"must not contain a tag longer than {TAG_MAX} characters")
+        return values
+
 
 class CreateContactDto(ContactFields):
     """Body of `POST /contacts/`."""
 
     locationId: str  # noqa: N815
-    gender: str | None = None
-    companyName: str | None = None  # noqa: N815
+    gender: str | None = _text(32)
+    companyName: str | None = _text(200)  # noqa: N815
 
 
 class UpsertContactDto(CreateContactDto):

@@ -40,7 +40,10 @@ _SOURCES = frozenset({"body", "query", "path", "header"})
 
 def field_name(loc: Sequence[int | str]) -> str:
     """Return the dotted name of the field at `loc`, without FastAPI's source prefix."""
-    parts = [str(p) for p in loc if not (isinstance(p, str) and p in _SOURCES)]
+    # Only the first part names the source: a body field may itself be called `query`.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 

@@ -11,18 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leadwire.sandbox.models.base import Base, utcnow
 
 
-class App(Base):
-    """A Pinterest app: OAuth client id (digits) with a hashed secret."""
-
-    __tablename__ = "sandbox_apps"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    redirect_uris: Mapped[list[str]] = mapped_column(default=list)
-    date_added: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class UserAccount(Base):
     """A Pinterest user who owns or administers ad accounts."""
 
@@ -30,6 +18,24 @@ class UserAccount(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
+    date_added: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class App(Base):
+    """A Pinterest app: OAuth client id (digits) with a hashed secret.
+
+    `owner_id` is the user a client_credentials token acts as (Pinterest issues those for the
+    app's owner); an app without an owner gets client tokens that see no ad account.
+    An empty `redirect_uris` accepts any http(s) redirect URI: convenient in a sandbox.
+    """
+
+    __tablename__ = "sandbox_apps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("sandbox_users.id"))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    redirect_uris: Mapped[list[str]] = mapped_column(default=list)
     date_added: Mapped[datetime] = mapped_column(default=utcnow)
 
 

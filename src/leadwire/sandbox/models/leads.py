@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadwire.sandbox.models.base import Base, utcnow
@@ -18,9 +18,10 @@ class LeadForm(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ad_account_id: Mapped[str] = mapped_column(ForeignKey("sandbox_ad_accounts.id"), index=True)
-    name: Mapped[str | None] = mapped_column(String(200))
+    # Text, not String(n): the spec sets no length limits, so neither may PostgreSQL.
+    name: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="DRAFT")
-    privacy_policy_link: Mapped[str | None] = mapped_column(String(2000))
+    privacy_policy_link: Mapped[str | None] = mapped_column(Text)
     has_accepted_terms: Mapped[bool] = mapped_column(default=False)
     completion_message: Mapped[str | None] = mapped_column(Text)
     disclosure_language: Mapped[str | None] = mapped_column(Text)
@@ -31,14 +32,23 @@ class LeadForm(Base):
 
 
 class Subscription(Base):
-    """A lead webhook subscription; its AES key is stored encrypted under the sandbox's key."""
+    """A lead webhook subscription; its AES key is stored encrypted under the sandbox's key.
+
+    One subscription per (ad account, lead form), and one account-level subscription per
+    account: `lead_form_key` is the form id or `*`, so the pair is unique on every backend
+    (PostgreSQL would let two NULL form ids through a plain unique constraint).
+    """
 
     __tablename__ = "sandbox_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("ad_account_id", "lead_form_key", name="uq_sandbox_subscriptions_target"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ad_account_id: Mapped[str] = mapped_column(ForeignKey("sandbox_ad_accounts.id"), index=True)
     lead_form_id: Mapped[str | None] = mapped_column(String(32))
-    webhook_url: Mapped[str] = mapped_column(String(2000))
+    lead_form_key: Mapped[str] = mapped_column(String(32))
+    webhook_url: Mapped[str] = mapped_column(Text)
     api_version: Mapped[str] = mapped_column(String(8), default="v5")
     user_account_id: Mapped[str] = mapped_column(String(32))
     key_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

@@ -34,6 +34,9 @@ class Token(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("sandbox_apps.id"), index=True)
     user_id: Mapped[str | None] = mapped_column(String(32))
+    # authorization_code | refresh_token | client_credentials | admin: what minted it; a
+    # client_credentials token passes only operations whose `security` lists that scheme.
+    grant_type: Mapped[str] = mapped_column(String(32))
     access_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     refresh_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     scope: Mapped[str] = mapped_column(String(400))

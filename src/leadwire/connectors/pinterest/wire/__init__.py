@@ -1,0 +1,1 @@
+"""Pinterest API v5 shapes (spec 5.23.0) as pydantic models: unknown fields are ignored."""

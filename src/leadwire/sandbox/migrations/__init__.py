@@ -1,0 +1,1 @@
+"""Alembic migrations of the sandbox store (version table `sandbox_alembic_version`)."""
