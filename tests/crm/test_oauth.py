@@ -404,7 +404,7 @@ def test_token_endpoint_names_what_is_wrong(app: App) -> None:
     refused(post({**creds, "grant_type": "refresh_token"}), 400, "invalid_request")
 
 
-def test_characters_rfc_6749_forbids_in_errors_are_not_a_500(app: App) -> None:
+def test_odd_characters_in_parameters_are_not_a_500(app: App) -> None:
     odd = 'x"\\ñ'
     page = httpx.get(
         f"{app.url}/oauth/chooselocation",
@@ -426,6 +426,14 @@ def test_characters_rfc_6749_forbids_in_errors_are_not_a_500(app: App) -> None:
         f"{app.url}/oauth/token", content=b"a=1", headers={"content-type": 'x"\\'}, timeout=10
     )
     refused(typed, 400, "invalid_request", "not x??")
+    # PostgreSQL cannot even compare a string holding NUL: refused before any look-up.
+    nul = {**creds, "grant_type": "refresh_token", "client_id": "a\x00"}
+    refused(httpx.post(f"{app.url}/oauth/token", data=nul), 400, "invalid_request", "NUL")
+    page = httpx.get(
+        f"{app.url}/oauth/chooselocation", params=consent_query(app, client_id="a\x00")
+    )
+    assert page.status_code == 400
+    assert "NUL" in page.text
 
 
 def _consent_error(app: App, **overrides: str) -> dict[str, list[str]]:

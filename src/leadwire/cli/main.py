@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from leadwire.cli import crm
+from leadwire.cli import crm, sandbox
 from leadwire.logs import configure_logging
 from leadwire.settings import Settings
 
@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(crm.app, name="crm")
+app.add_typer(sandbox.app, name="sandbox")
 
 
 @app.callback()

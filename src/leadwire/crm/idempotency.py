@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import delete, select
@@ -26,6 +27,9 @@ from leadwire.crm.models import IdempotencyRecord, utcnow
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+
+# The header as a route parameter: `key: IdempotencyKey = None`.
+IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
 
 
 def fingerprint(method: str, path: str, dto: BaseModel | None) -> str:

@@ -43,6 +43,15 @@ class FormRequest:
         """Tell whether the body was sent as `application/x-www-form-urlencoded`."""
         return self.content_type == FORM and self.body_error is None
 
+    def malformed(self) -> str | None:
+        """Say what makes the parameters unusable (bad encoding, NUL characters), if anything."""
+        if self.body_error is not None:
+            return self.body_error
+        if any("\x00" in k or "\x00" in v for k, v in self.query + self.body):
+            # No client sends NUL in OAuth parameters; PostgreSQL cannot even compare them.
+            return "parameters must not contain NUL characters"
+        return None
+
     def field(self, name: str) -> str | None:
         """Return the first value of a body field."""
         return next((v for k, v in self.body if k == name), None)

@@ -8,13 +8,13 @@ response validation keeps `GET /contacts/{id}` cheap.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Header
 from fastapi.responses import JSONResponse
 
 from leadwire.crm import idempotency
 from leadwire.crm.deps import ReadDb, Reader, TraceId, WriteDb, Writer, check_location
+from leadwire.crm.idempotency import IdempotencyKey
 from leadwire.crm.models import Location
 from leadwire.crm.records import changes
 from leadwire.crm.records.contacts import load_contact, load_contact_with_tags
@@ -28,8 +28,6 @@ from leadwire.crm.wire.contacts import (
 )
 
 router = CrmRouter(prefix="/contacts", tags=["Contacts"])
-
-IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER)]
 
 
 def _location(db: WriteDb, location_id: str) -> Location:
@@ -120,4 +118,3 @@ def upsert_contact(
 
     digest = idempotency.fingerprint("POST", "/contacts/upsert", body)
     return idempotency.run_once(db, caller, key, digest, upsert)
-

@@ -5,14 +5,14 @@ Events: NoteCreate, NoteUpdate and NoteDelete, each with the note as the API sho
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Header
 from fastapi.responses import JSONResponse
 
 from leadwire.crm import idempotency
 from leadwire.crm.deps import ReadDb, Reader, WriteDb, Writer
 from leadwire.crm.events import EventType, emit
+from leadwire.crm.idempotency import IdempotencyKey
 from leadwire.crm.ids import new_id
 from leadwire.crm.models import Note, utcnow
 from leadwire.crm.records.contacts import load_contact
@@ -22,8 +22,6 @@ from leadwire.crm.routes import CrmRouter
 from leadwire.crm.wire.notes import CreateNoteDto, UpdateNoteDto, note_wire
 
 router = CrmRouter(prefix="/contacts", tags=["Notes"])
-
-IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER)]
 
 
 @router.get("/{contactId}/notes", operation_id="get-all-notes")

@@ -83,6 +83,9 @@ def _error_page(status: int, title: str, detail: str, error: str | None = None) 
 def _consent_request(server: CrmAuthorizationServer, form: FormRequest) -> CodeGrant | Response:
     """Return the validated grant, or the answer to give: a redirect with `error=` when the
     client and redirect URI are known (RFC 6749 §4.1.2.1), else an error page."""
+    problem = form.malformed()
+    if problem is not None:
+        return _error_page(400, "This app cannot be authorized", problem, "invalid_request")
     try:
         grant: CodeGrant = server.get_consent_grant(CrmOAuth2Request(form, form.query))
     except InsecureTransportError:
@@ -183,8 +186,9 @@ def _invalid(server: CrmAuthorizationServer, message: str) -> Response:
 
 
 def _form_error(server: CrmAuthorizationServer, form: FormRequest) -> Response | None:
-    if form.body_error is not None:
-        return _invalid(server, form.body_error)
+    problem = form.malformed()
+    if problem is not None:
+        return _invalid(server, problem)
     if not form.is_form:
         got = printable(form.content_type) or "no Content-Type"
         return _invalid(server, f"Send the parameters as {FORM} (as HighLevel does), not {got}")

@@ -6,15 +6,15 @@ TaskDelete; a task created already completed sends TaskCreate only.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Header
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from leadwire.crm import idempotency
 from leadwire.crm.deps import ReadDb, Reader, WriteDb, Writer
 from leadwire.crm.events import EventType, emit
+from leadwire.crm.idempotency import IdempotencyKey
 from leadwire.crm.ids import new_id
 from leadwire.crm.models import Task, utcnow
 from leadwire.crm.records.contacts import load_contact
@@ -30,8 +30,6 @@ from leadwire.crm.wire.tasks import (
 )
 
 router = CrmRouter(prefix="/contacts", tags=["Tasks"])
-
-IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER)]
 
 
 @router.get("/{contactId}/tasks", operation_id="get-all-tasks")
