@@ -322,8 +322,8 @@ def test_secrets_never_appear_in_logs(tenant: Tenant, caplog: pytest.LogCaptureF
             datetime.now(UTC).date(),
         )
         export = wait_for_export(client, tenant.ad_account_id, export_id)
-        if export.export_status is LeadsExportStatus.FINISHED:
-            client.exports.download(export)
+        assert export.export_status is LeadsExportStatus.FINISHED
+        client.exports.download(export)
     ours = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records if r.thread == me)
     assert "pinterest.auth.refreshed" in ours
     secrets = [
@@ -334,8 +334,8 @@ def test_secrets_never_appear_in_logs(tenant: Tenant, caplog: pytest.LogCaptureF
         saved[0].refresh_token,
         subscription.cryptographic_key,
     ]
-    if export.download_url:
-        secrets.append(httpx.URL(export.download_url).params["token"])
+    assert export.download_url is not None
+    secrets.append(httpx.URL(export.download_url).params["token"])
     for secret in secrets:
         assert secret
         assert secret not in ours

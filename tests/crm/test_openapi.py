@@ -220,6 +220,7 @@ def test_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(
     answer = httpx.get(f"{crm_sqlite.url}/docs", timeout=10)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/html")
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
     page = answer.text
     for _method, path, op in operations_of(published):
         assert f'id="op-{op["operationId"]}"' in page, path

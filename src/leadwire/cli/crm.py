@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from leadwire.cli import crm_webhooks
+from leadwire.cli import crm_oauth, crm_webhooks
 from leadwire.crm import admin
 from leadwire.crm.app import create_app
 from leadwire.crm.auth.principal import ALL_SCOPES
@@ -23,6 +23,7 @@ key_app = typer.Typer(help="API keys (private integration tokens).", no_args_is_
 app.add_typer(location_app, name="location")
 app.add_typer(key_app, name="key")
 app.add_typer(crm_webhooks.app, name="webhook")
+app.add_typer(crm_oauth.app, name="oauth-client")
 console = Console()
 
 

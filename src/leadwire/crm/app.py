@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadwire.crm.auth.principal import PrincipalResolver
 from leadwire.crm.errors import CrmError
-from leadwire.crm.gate import ApiGate, BodyTooLargeError
+from leadwire.crm.gate import ApiGate
 from leadwire.crm.ratelimit import RateLimiter
 from leadwire.crm.routes.registry import ROUTERS
 from leadwire.crm.runtime import CrmRuntime
@@ -54,13 +54,6 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         message = f"Cannot {request.method} {request.url.path}"
     return _error_response(request, CrmError(exc.status_code, str(message)))
-
-
-async def _on_too_large(request: Request, exc: Exception) -> JSONResponse:
-    limit = request.app.state.crm.settings.crm_max_body_bytes
-    return _error_response(
-        request, CrmError(413, f"Request body is larger than the limit of {limit} bytes")
-    )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -121,7 +114,6 @@ def create_app(
             CrmError: _on_crm_error,
             RequestValidationError: _on_validation,
             StarletteHTTPException: _on_http,
-            BodyTooLargeError: _on_too_large,
             Exception: _on_unexpected,
         },
     )

@@ -1,8 +1,13 @@
-"""FastAPI dependencies of the Contacts API: sessions, the caller, scopes, location checks."""
+"""FastAPI dependencies of the Contacts API: sessions, the caller, scopes, location checks.
+
+They are `async def` on purpose: none of them waits on I/O (a session connects lazily, in the
+handler's thread), and FastAPI runs every sync dependency in the thread pool — one hop each,
+which cost more than the whole of `GET /contacts/{id}`'s own work.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,25 +19,29 @@ from leadwire.crm.ids import is_valid_id
 from leadwire.crm.runtime import CrmRuntime
 
 
-def runtime(request: Request) -> CrmRuntime:
+async def runtime(request: Request) -> CrmRuntime:
     """Return the running CRM's shared parts."""
+    return _runtime(request)
+
+
+def _runtime(request: Request) -> CrmRuntime:
     rt: CrmRuntime = request.app.state.crm
     return rt
 
 
-def write_session(request: Request) -> Iterator[Session]:
+async def write_session(request: Request) -> AsyncIterator[Session]:
     """Yield a session that may write; the handler commits."""
-    with runtime(request).store.sessions() as session:
+    with _runtime(request).store.sessions() as session:
         yield session
 
 
-def read_session(request: Request) -> Iterator[Session]:
+async def read_session(request: Request) -> AsyncIterator[Session]:
     """Yield a session for reading only (never takes SQLite's write lock)."""
-    with runtime(request).store.read_sessions() as session:
+    with _runtime(request).store.read_sessions() as session:
         yield session
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     """Return the caller the gate authenticated."""
     found = request.scope.get("state", {}).get("principal")
     if not isinstance(found, Principal):
@@ -41,7 +50,7 @@ def principal(request: Request) -> Principal:
 
 
 def _scoped(scope: str) -> object:
-    def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
         if not caller.has_scope(scope):
             raise CrmError(401, f"The token is not authorized for this scope: needs {scope}")
         return caller
@@ -49,7 +58,7 @@ def _scoped(scope: str) -> object:
     return check
 
 
-def trace_id(request: Request) -> str:
+async def trace_id(request: Request) -> str:
     """Return the trace id the gate gave this request."""
     value: str = request.scope.get("state", {}).get("trace_id", "")
     return value

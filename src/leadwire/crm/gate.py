@@ -7,9 +7,11 @@ the rate-limit headers and a trace id, and so that a refused request never reach
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadwire.crm.auth.principal import Principal, PrincipalResolver
@@ -20,8 +22,15 @@ SUPPORTED_VERSIONS = frozenset({"2021-07-28"})
 API_PREFIX = "/contacts"
 
 
-class BodyTooLargeError(Exception):
-    """Raised from `receive` when a chunked body grows past the limit."""
+class BodyTooLargeError(HTTPException):
+    """Raised from `receive` when a chunked body grows past the limit.
+
+    An `HTTPException` because FastAPI turns any other error raised while it reads a body into
+    a 400 "There was an error parsing the body".
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body is larger than the limit of {limit} bytes")
 
 
 class ApiGate:
@@ -44,7 +53,8 @@ class ApiGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        trace_id = str(uuid.uuid4())
+        # A random version-4 UUID without a system call per request (uuid4 reads os.urandom).
+        trace_id = str(uuid.UUID(int=random.getrandbits(128), version=4))
         state: dict[str, Any] = scope.setdefault("state", {})
         state["trace_id"] = trace_id
         headers = _headers(scope)
@@ -111,7 +121,7 @@ class ApiGate:
             )
         if isinstance(principal, str):
             return CrmError(401, principal), decision
-        return None, decision
+        return _check_request_shape(headers, scope), decision
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -123,13 +133,27 @@ class ApiGate:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLargeError
+                    raise BodyTooLargeError(limit)
             return message
 
         return wrapped
 
     def _too_large(self) -> str:
         return f"Request body is larger than the limit of {self.max_body_bytes} bytes"
+
+
+def _check_request_shape(headers: dict[str, str], scope: Scope) -> CrmError | None:
+    """Refuse what no handler could store: NUL characters (PostgreSQL cannot), non-JSON bodies."""
+    if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+        return CrmError(400, "The path and query parameters must not contain NUL characters")
+    has_body = headers.get("content-length", "0") not in ("", "0") or (
+        "transfer-encoding" in headers
+    )
+    if has_body:
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            return CrmError(415, f"Content-Type must be application/json, not {media or 'missing'}")
+    return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:

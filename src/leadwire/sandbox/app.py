@@ -9,7 +9,8 @@ which the tests treat as a bug, never an answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,11 +18,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from leadwire.sandbox.deliveries import Dispatcher
 from leadwire.sandbox.errors import PinterestError
 from leadwire.sandbox.gate import RequestIdGate, route_policy
 from leadwire.sandbox.keys import load_master_key
 from leadwire.sandbox.paging import InvalidParameterError
 from leadwire.sandbox.ratelimit import RateLimiter
+from leadwire.sandbox.retries import RetryPolicy
 from leadwire.sandbox.routes.registry import ROUTERS
 from leadwire.sandbox.runtime import SandboxRuntime
 from leadwire.sandbox.store import SandboxStore, open_store
@@ -96,8 +99,38 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return _respond(PinterestError(exc.status_code, exc.status_code, str(exc.detail)))
 
 
-def create_app(settings: Settings, *, store: SandboxStore | None = None) -> FastAPI:
-    """Return the sandbox app on `store` (default: open the store the settings name)."""
+def _lifespan(
+    policy: RetryPolicy | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Return the app's lifespan: a dispatcher delivers new leads to webhooks while it runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime: SandboxRuntime = app.state.sandbox
+        dispatcher = Dispatcher(
+            runtime.store,
+            runtime.master_key,
+            policy=policy or RetryPolicy.from_settings(runtime.settings),
+        )
+        async with dispatcher:
+            app.state.delivery_dispatcher = dispatcher
+            yield
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: SandboxStore | None = None,
+    delivery_policy: RetryPolicy | None = None,
+) -> FastAPI:
+    """Return the sandbox app on `store` (default: open the store the settings name).
+
+    `delivery_policy` overrides the retry policy of webhook deliveries (default: settings).
+    Mounted inside another app, the sandbox's lifespan does not run by itself: the host app
+    must enter `app.router.lifespan_context(app)` or no lead is ever delivered.
+    """
     store = store or open_store(settings)
     runtime = SandboxRuntime(
         settings=settings,
@@ -118,6 +151,7 @@ def create_app(settings: Settings, *, store: SandboxStore | None = None) -> Fast
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,
+        lifespan=_lifespan(delivery_policy),
         exception_handlers={
             PinterestError: _on_pinterest,
             RequestValidationError: _on_validation,

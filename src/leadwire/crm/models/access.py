@@ -59,7 +59,12 @@ class OAuthCode(Base):
 
 
 class OAuthToken(Base):
-    """An access/refresh token pair; a refresh rotates the pair and revokes this one."""
+    """An access/refresh token pair of one grant.
+
+    A refresh spends this pair's refresh token at once and issues a new pair; this access token
+    lives until it expires (HighLevel's are stateless JWTs). Presenting a spent refresh token
+    again revokes every token of the grant.
+    """
 
     __tablename__ = "crm_oauth_tokens"
 

@@ -48,10 +48,17 @@ def get_openapi(request: Request) -> Response:
     return Response(published_json(_base_url(request)), media_type="application/json")
 
 
+# The browser enforces what the test checks: the page loads nothing, from anywhere.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 @router.get("/docs")
 def get_docs(request: Request) -> HTMLResponse:
     """Return the API reference as one self-contained HTML page."""
-    return HTMLResponse(render_docs(_base_url(request)))
+    return HTMLResponse(render_docs(_base_url(request)), headers=_PAGE_HEADERS)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,13 @@ def _keys(request: Request) -> SigningKeys:
     return keys
 
 
-@router.get("/public-key")
+@router.get("/public-key", operation_id="get-webhook-public-key")
 def rsa_public_key(request: Request) -> PlainTextResponse:
     """Return the RSA public key (PEM) that verifies `x-wh-signature`."""
     return PlainTextResponse(_keys(request).public_pem(Scheme.RSA), media_type=PEM_MEDIA_TYPE)
 
 
-@router.get("/public-key/ed25519")
+@router.get("/public-key/ed25519", operation_id="get-webhook-public-key-ed25519")
 def ed25519_public_key(request: Request) -> PlainTextResponse:
     """Return the Ed25519 public key (PEM) that verifies `x-ghl-signature`."""
     return PlainTextResponse(_keys(request).public_pem(Scheme.ED25519), media_type=PEM_MEDIA_TYPE)

@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leadwire.crm.models import Contact
-from leadwire.crm.wire.common import StrictDto, iso_ms
+from leadwire.crm.wire.common import StrictDto, iso_ms, refuse_nul
 
 
 class DndSetting(StrictDto):
@@ -50,6 +50,11 @@ class CustomFieldInput(BaseModel):
     """One custom field value, by `id` or `key`; the value under any of its three spellings."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
     id: str | None = None
     key: str | None = None

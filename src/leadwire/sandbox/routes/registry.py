@@ -12,10 +12,13 @@ from leadwire.sandbox.routes import (
     accounts,
     analytics,
     campaigns,
+    delivery_log,
+    downloads,
     lead_forms,
     leads_export,
     oauth,
     resources,
+    submit,
     subscriptions,
 )
 
@@ -29,4 +32,8 @@ ROUTERS: list[APIRouter] = [
     subscriptions.router,
     leads_export.router,
     resources.router,
+    # Sandbox extensions, outside /v5: submit a lead, the delivery log, export downloads.
+    submit.router,
+    delivery_log.router,
+    downloads.router,
 ]
