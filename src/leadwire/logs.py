@@ -6,6 +6,8 @@ import logging
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import httpx
+
 _SECRET_QUERY_KEYS = frozenset(
     {"access_token", "refresh_token", "code", "client_secret", "token", "key", "api_key", "secret"}
 )
@@ -35,11 +37,30 @@ def redact_text(text: str) -> str:
     return _BEARER.sub(r"\1***", text)
 
 
+class _RedactHttpxUrls(logging.Filter):
+    """Redact the URL httpx logs for every request (URLs may carry tokens, e.g. export links)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+def install_httpx_redaction() -> None:
+    """Make httpx's own request log lines pass their URLs through `redact_url` (idempotent)."""
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHttpxUrls) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactHttpxUrls())
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Send one line per event to stderr at `level`."""
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    install_httpx_redaction()
     # Migrations say what they do at INFO on every start; only their problems are news.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -23,7 +23,7 @@ from leadwire.connectors.pinterest.errors import (
 from leadwire.connectors.pinterest.oauth import Clock, PinterestEndpoints, utc_now
 from leadwire.connectors.pinterest.ratelimits import DAILY_QUOTA_THRESHOLD_S, describe_wait
 from leadwire.errors import BadRequestError, DecodeError
-from leadwire.logs import redact_url
+from leadwire.logs import install_httpx_redaction, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -36,23 +36,6 @@ _ID = re.compile(r"[0-9]{1,19}")
 
 QueryValue = str | int | bool | Sequence[str]
 Query = Mapping[str, QueryValue | None]
-
-
-class _RedactHttpxUrls(logging.Filter):
-    """Redact the URL httpx logs for every request (an export URL carries a download token)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
-            )
-        return True
-
-
-def _install_httpx_redaction() -> None:
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactHttpxUrls) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_RedactHttpxUrls())
 
 
 def path_id(name: str, value: str, operation: str) -> str:
@@ -90,7 +73,7 @@ class PinterestSession:
         clock: Clock = utc_now,
         daily_quota_threshold_s: float = DAILY_QUOTA_THRESHOLD_S,
     ) -> None:
-        _install_httpx_redaction()
+        install_httpx_redaction()
         self.endpoints = endpoints or PinterestEndpoints()
         self.clock = clock
         self._daily_s = daily_quota_threshold_s
