@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import shlex
 import signal
 import subprocess
 import time
@@ -43,10 +44,9 @@ def test_start_command_serves_a_crm_the_printed_key_opens(tmp_path: Path) -> Non
     with socket_port() as port:
         env["LEADWIRE_CRM_PORT"] = str(port)
     proc = subprocess.Popen(
-        [start],
+        shlex.split(start),
         cwd=ROOT,
         env=env,
-        shell=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -57,7 +57,9 @@ def test_start_command_serves_a_crm_the_printed_key_opens(tmp_path: Path) -> Non
         key = re.search(r"API key\s+(\S+)", printed)
         location = re.search(r"location id\s+(\S+)", printed)
         url = re.search(r"embedded CRM\s+(\S+)", printed)
-        assert key and location and url, printed
+        assert key, printed
+        assert location, printed
+        assert url, printed
         answer = wait_for_answer(
             f"{url.group(1)}/contacts/?locationId={location.group(1)}",
             {"Authorization": f"Bearer {key.group(1)}", "Version": "2021-07-28"},

@@ -17,6 +17,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"), description="Folder for SQLite files and keys.")
     host: str = Field(default="127.0.0.1", description="Address the servers listen on.")
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of leadwire's own store; default: SQLite in data_dir.",
+    )
     crm_port: int = Field(default=8410, ge=0, le=65535, description="Port of the embedded CRM.")
     crm_database_url: SecretStr | None = Field(
         default=None,
@@ -56,6 +60,12 @@ class Settings(BaseSettings):
         description="SQLite synchronous level; FULL survives a power cut in WAL mode.",
     )
     log_level: str = Field(default="INFO")
+
+    def app_url(self) -> str:
+        """Return the app store's SQLAlchemy URL, defaulting to SQLite in the data folder."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'leadwire.db').resolve()}"
 
     def sandbox_url(self) -> str:
         """Return the sandbox store's SQLAlchemy URL, defaulting to SQLite in the data folder."""

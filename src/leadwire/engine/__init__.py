@@ -1,0 +1,1 @@
+"""The engine: flows, connections and their durable execution."""
