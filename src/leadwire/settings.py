@@ -21,6 +21,13 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of leadwire's own store; default: SQLite in data_dir.",
     )
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Keys sealing stored secrets: 'kid:base64,kid:base64', the first active; "
+            "default: data_dir/keys.json."
+        ),
+    )
     crm_port: int = Field(default=8410, ge=0, le=65535, description="Port of the embedded CRM.")
     crm_database_url: SecretStr | None = Field(
         default=None,

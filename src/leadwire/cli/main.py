@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from leadwire.cli import crm, sandbox
+from leadwire.cli import connections, crm, keys, sandbox
 from leadwire.logs import configure_logging
 from leadwire.settings import Settings
 
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(crm.app, name="crm")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(keys.app, name="keys")
+app.add_typer(connections.app, name="connections")
 
 
 @app.callback()

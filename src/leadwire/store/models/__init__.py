@@ -4,5 +4,6 @@ Each noun has its module here; importing this package registers all of them on `
 """
 
 from leadwire.store.models.base import AppBase
+from leadwire.store.models.connections import ConnectionRow  # noqa: F401
 
 __all__ = ["AppBase"]
