@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from bench import load
 from bench.client import Connection
 
@@ -39,7 +38,7 @@ def test_smoke_run_measures_all_four_operations_without_errors(tmp_path: Path) -
     assert set(result["operations"]) == {"get", "upsert", "tags", "tasks"}
     for name, entry in result["operations"].items():
         assert entry["available"], f"{name}: {entry.get('probe')}"
-        assert RUN_KEYS <= set(entry["throughput"]), name
+        assert set(entry["throughput"]) >= RUN_KEYS, name
         assert RUN_KEYS | {"target_rps", "max_schedule_lag_ms"} <= set(entry["latency"]), name
         assert entry["throughput"]["errors"] == 0, entry["throughput"]["first_error"]
         assert entry["latency"]["errors"] == 0, entry["latency"]["first_error"]

@@ -8,8 +8,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+# Secrets, and personal data that lands in query strings (duplicate look-ups, searches).
 _SECRET_QUERY_KEYS = frozenset(
     {"access_token", "refresh_token", "code", "client_secret", "token", "key", "api_key", "secret"}
+    | {"email", "number", "phone", "query"}
 )
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s,;]+")
 _PATH_SECRET = re.compile(r"(/hooks/[^/]+/)[^/?#]+")
