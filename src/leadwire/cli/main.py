@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from leadwire.cli import connections, crm, keys, sandbox
+from leadwire.cli import connections, crm, flows, keys, sandbox
 from leadwire.logs import configure_logging
 from leadwire.settings import Settings
 
@@ -20,6 +20,7 @@ app.add_typer(crm.app, name="crm")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(keys.app, name="keys")
 app.add_typer(connections.app, name="connections")
+app.add_typer(flows.app, name="flows")
 
 
 @app.callback()

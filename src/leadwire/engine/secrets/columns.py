@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from leadwire.engine.secrets.rotation import SealedColumn
 from leadwire.store.models.connections import ConnectionRow
+from leadwire.store.models.flows import FlowRow
 
 
 def _connection_owner(row: ConnectionRow) -> str:
     return row.secrets_owner
 
 
+def _flow_owner(row: FlowRow) -> str:
+    return row.webhook_secret_owner
+
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("connections", ConnectionRow, "secrets", "secrets_key_id", _connection_owner),
+    SealedColumn(
+        "flow webhook secrets", FlowRow, "webhook_secret", "webhook_secret_key_id", _flow_owner
+    ),
 )
