@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     sandbox_access_token_ttl_s: int = Field(default=30 * 86_400, ge=1)
     sandbox_refresh_token_ttl_s: int = Field(default=60 * 86_400, ge=1)
     sandbox_delivery_max_attempts: int = Field(default=10, ge=1)
+    sandbox_delivery_backoff_base_s: float = Field(default=2.0, gt=0, description="First wait.")
+    sandbox_delivery_backoff_cap_s: float = Field(default=300.0, gt=0, description="Longest wait.")
     sandbox_export_delay_s: float = Field(
         default=2.0, ge=0, description="How long an export stays IN_PROGRESS."
     )

@@ -37,4 +37,3 @@ def app_store(app_settings: Settings, backend: str) -> Iterator[AppStore]:
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
     yield store
     store.engine.dispose()
-

@@ -7,11 +7,13 @@ import dataclasses
 import secrets
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from leadwire.connectors.pinterest.envelope import decode_delivery
@@ -24,7 +26,14 @@ from leadwire.sandbox.generator import LeadGenerator
 from leadwire.sandbox.ids import new_id
 from leadwire.sandbox.leads import ACCOUNT_LEVEL, Source, lead_ad_of, record_lead
 from leadwire.sandbox.models import Delivery, LeadForm, SandboxLead, Subscription, utcnow
-from leadwire.sandbox.retries import RetryPolicy
+from leadwire.sandbox.retries import (
+    RETRY_AFTER_CEILING_S,
+    RetryPolicy,
+    Verdict,
+    classify,
+    parse_retry_after,
+    retry_delay_s,
+)
 from leadwire.sandbox.store import SandboxStore, open_store
 from tests.conftest import make_settings
 from tests.databases import postgres_database
@@ -520,3 +529,44 @@ def test_deleting_a_subscription_drops_its_pending_deliveries(bare: Bare) -> Non
         session.delete(found)
         session.commit()
     assert deliveries(bare, sub) == []
+
+
+# The retry rule and the backoff, as pure functions.
+
+
+@given(status=st.integers(min_value=100, max_value=599))
+def test_only_429_and_5xx_are_retried(status: int) -> None:
+    verdict = classify(status)
+    if 200 <= status < 300:
+        assert verdict is Verdict.DELIVERED
+    elif status == 429 or status >= 500:
+        assert verdict is Verdict.RETRY
+    else:
+        assert verdict is Verdict.FAILED
+
+
+@given(
+    attempt=st.integers(min_value=1, max_value=10_000),
+    unit=st.floats(min_value=0, max_value=1, exclude_max=True),
+    retry_after=st.none() | st.floats(min_value=0, max_value=10**7),
+)
+def test_the_wait_is_jittered_capped_and_never_shorter_than_retry_after(
+    attempt: int, unit: float, retry_after: float | None
+) -> None:
+    policy = RetryPolicy(max_attempts=5, base_s=2.0, cap_s=300.0)
+    delay = retry_delay_s(attempt, policy, unit, retry_after)
+    ceiling = min(300.0, 2.0 * 2.0 ** min(attempt - 1, 64))
+    if retry_after is None:
+        assert 0 <= delay <= ceiling
+    else:
+        assert delay >= min(retry_after, RETRY_AFTER_CEILING_S)
+        assert delay <= max(ceiling, RETRY_AFTER_CEILING_S)
+
+
+def test_retry_after_is_read_as_seconds_or_a_date() -> None:
+    now = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == 120.0
+    assert parse_retry_after("Wed, 01 Jan 2025 12:01:30 GMT", now) == 90.0
+    assert parse_retry_after("Wed, 01 Jan 2025 11:00:00 GMT", now) == 0.0
+    for nonsense in (None, "", "soon", "-5", "\uff11\uff12"):  # full-width digits
+        assert parse_retry_after(nonsense, now) is None

@@ -220,7 +220,8 @@ def test_test_lead_is_recorded_with_a_delivery_per_matching_subscription(
     assert lead.ad_id == tenant.hierarchy.ads[1].ad_id
     assert lead.campaign_id == tenant.hierarchy.campaign_id
     assert {d.subscription_id for d in deliveries} == {account_level, form_level}
-    assert {d.status for d in deliveries} == {"pending"}
+    # The dispatcher may already have tried them: example.com is never contacted, so they fail.
+    assert {d.status for d in deliveries} <= {"pending", "failed"}
     assert lead.answers[0] == {
         "question_type": "FULL_NAME",
         "custom_question_field_type": None,

@@ -71,7 +71,7 @@ class Dispatcher:
         lease_s: float = 60.0,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
-        unit_random: Callable[[], float] = random.random,
+        unit_random: Callable[[], float] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -90,7 +90,9 @@ class Dispatcher:
         self.lease_s = max(lease_s, self._deadline_s + 5.0)
         self._timeout = timeout
         self._transport = transport
-        self._random = unit_random
+        # A generator of its own: drawing from the global one in a background thread would
+        # change its state under anyone else using it (Hypothesis checks and complains).
+        self._random = unit_random or random.Random().random
         self._clock = clock
         self._client: httpx.AsyncClient | None = None
         self._wake = asyncio.Event()

@@ -44,8 +44,12 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        """Return the policy the settings ask for (backoff: defaults until settings hold it)."""
-        return cls(max_attempts=settings.sandbox_delivery_max_attempts)
+        """Return the policy the settings ask for."""
+        return cls(
+            max_attempts=settings.sandbox_delivery_max_attempts,
+            base_s=settings.sandbox_delivery_backoff_base_s,
+            cap_s=settings.sandbox_delivery_backoff_cap_s,
+        )
 
 
 def classify(status_code: int) -> Verdict:
