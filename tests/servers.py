@@ -12,13 +12,21 @@ import uvicorn
 from starlette.types import ASGIApp
 
 
-@contextmanager
-def running(app: ASGIApp, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve `app` on a free port for the duration of the block; yield its base URL."""
+def bound_socket(host: str = "127.0.0.1") -> socket.socket:
+    """Return a socket bound to a free port: its URL is known before anything serves on it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
-    port = sock.getsockname()[1]
+    return sock
+
+
+@contextmanager
+def running(
+    app: ASGIApp, host: str = "127.0.0.1", *, sock: socket.socket | None = None
+) -> Iterator[str]:
+    """Serve `app` on a free port (or on `sock`) for the duration of the block; yield its URL."""
+    sock = sock or bound_socket(host)
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
-from leadwire.cli import sandbox_leads
+from leadwire.cli import sandbox_catch, sandbox_leads
 from leadwire.sandbox import admin
 from leadwire.sandbox.models import UserAccount
 from leadwire.sandbox.store import open_store
@@ -106,3 +106,4 @@ def demo(ctx: typer.Context) -> None:
 
 
 sandbox_leads.register(app)
+sandbox_catch.register(app)
