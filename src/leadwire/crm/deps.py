@@ -3,6 +3,11 @@
 They are `async def` on purpose: none of them waits on I/O (a session connects lazily, in the
 handler's thread), and FastAPI runs every sync dependency in the thread pool — one hop each,
 which cost more than the whole of `GET /contacts/{id}`'s own work.
+
+For the same reason the point reads (one contact, its tasks, notes, appointments) are `async`
+handlers that query on the event loop: on WAL SQLite a read never waits for a lock and takes
+tens of microseconds, and on PostgreSQL it is one indexed round trip. Lists, searches and every
+write stay sync handlers in the thread pool: they may scan, or wait for the writer lock.
 """
 
 from __future__ import annotations

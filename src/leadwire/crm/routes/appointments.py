@@ -20,7 +20,7 @@ router = CrmRouter(prefix="/contacts", tags=["Appointments"])
 
 
 @router.get("/{contactId}/appointments", operation_id="get-appointments-for-contact")
-def get_appointments(contactId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
+async def get_appointments(contactId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
     """Return the contact's appointments, earliest first."""
     contact = load_contact(db, caller, contactId)
     location = db.get(Location, contact.location_id)

@@ -37,7 +37,7 @@ def _location(db: WriteDb, location_id: str) -> Location:
 
 
 @router.get("/{contactId}", operation_id="get-contact")
-def get_contact(contactId: str, caller: Reader, db: ReadDb) -> JSONResponse:  # noqa: N803
+async def get_contact(contactId: str, caller: Reader, db: ReadDb) -> JSONResponse:  # noqa: N803
     """Return one contact."""
     contact, tags = load_contact_with_tags(db, caller, contactId)
     return JSONResponse({"contact": contact_wire(contact, tags)})

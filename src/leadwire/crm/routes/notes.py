@@ -25,14 +25,14 @@ router = CrmRouter(prefix="/contacts", tags=["Notes"])
 
 
 @router.get("/{contactId}/notes", operation_id="get-all-notes")
-def get_all_notes(contactId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
+async def get_all_notes(contactId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
     """Return every note of the contact, newest first (the API does not paginate them)."""
     contact = load_contact(db, caller, contactId)
     return {"notes": [note_wire(note) for note in notes_of(db, contact)]}
 
 
 @router.get("/{contactId}/notes/{id}", operation_id="get-note")
-def get_note(contactId: str, id: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
+async def get_note(contactId: str, id: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
     """Return one note of the contact."""
     contact = load_contact(db, caller, contactId)
     return {"note": note_wire(load_note(db, contact, id))}

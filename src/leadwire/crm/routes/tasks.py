@@ -33,14 +33,14 @@ router = CrmRouter(prefix="/contacts", tags=["Tasks"])
 
 
 @router.get("/{contactId}/tasks", operation_id="get-all-tasks")
-def get_all_tasks(contactId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
+async def get_all_tasks(contactId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
     """Return every task of the contact, soonest due first (the API does not paginate them)."""
     contact = load_contact(db, caller, contactId)
     return {"tasks": [task_wire(task) for task in tasks_of(db, contact)]}
 
 
 @router.get("/{contactId}/tasks/{taskId}", operation_id="get-task")
-def get_task(contactId: str, taskId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
+async def get_task(contactId: str, taskId: str, caller: Reader, db: ReadDb) -> dict[str, Any]:  # noqa: N803
     """Return one task of the contact."""
     contact = load_contact(db, caller, contactId)
     return {"task": task_wire(load_task(db, contact, taskId))}
