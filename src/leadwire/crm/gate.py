@@ -11,6 +11,7 @@ import random
 import uuid
 from typing import Any
 
+from anyio import to_thread
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,7 +64,7 @@ class ApiGate:
         refusal: CrmError | None = None
         if scope["path"].startswith(API_PREFIX):
             # Counted before the size check so that a 413 carries the rate-limit headers too.
-            refusal, decision = self._admit(headers, scope, state)
+            refusal, decision = await self._admit(headers, scope, state)
             if decision is not None:
                 extra += [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
 
@@ -82,7 +83,7 @@ class ApiGate:
 
         await self.app(scope, self._limited(receive), send_with_headers)
 
-    def _admit(
+    async def _admit(
         self, headers: dict[str, str], scope: Scope, state: dict[str, Any]
     ) -> tuple[CrmError | None, RateDecision | None]:
         version = headers.get("version")
@@ -93,7 +94,15 @@ class ApiGate:
         elif auth[:7].lower() != "bearer " or not auth[7:].strip():
             principal = "Invalid Authorization header: expected `Bearer <token>`"
         else:
-            principal = self.resolver.resolve(auth[7:].strip())
+            token = auth[7:].strip()
+            found = self.resolver.cached(token)
+            # A miss asks the database: in a thread, so the loop never waits on a connection
+            # (with the pool exhausted, it would wait for sessions only the loop can close).
+            principal = (
+                found
+                if found is not None
+                else await to_thread.run_sync(self.resolver.resolve, token)
+            )
         if isinstance(principal, Principal):
             bucket = f"{principal.bucket}|{principal.location_id}"
             state["principal"] = principal

@@ -90,8 +90,10 @@ def create_db_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: i
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # PostgreSQL connections are a server process each: keep fewer, open more only under load.
-    return create_engine(parsed, pool_size=min(pool_size, 10), max_overflow=20, pool_pre_ping=True)
+    # As many connections as the thread pool, kept: an overflow connection is closed on check-in
+    # and a new backend forked for the next request. No pre-ping (a round trip per check-out);
+    # connections are recycled hourly, and one found dead is invalidated with the whole pool.
+    return create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_recycle=3600)
 
 
 def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:

@@ -79,14 +79,25 @@ class PrincipalResolver:
         self._cache: dict[bytes, tuple[float, Principal | str]] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, token: str) -> Principal | str:
-        """Return the principal for `token`, or why it is refused (unknown, expired, revoked)."""
+    def cached(self, token: str) -> Principal | str | None:
+        """Return the remembered answer for `token`, or None: then `resolve` must ask the store.
+
+        No I/O, so the event loop may call it; a miss goes to `resolve` in a thread.
+        """
         digest = hash_token(token)
-        now = self._clock()
         with self._lock:
             hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] > self._clock():
             return hit[1]
+        return None
+
+    def resolve(self, token: str) -> Principal | str:
+        """Return the principal for `token`, or why it is refused (unknown, expired, revoked)."""
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
+        digest = hash_token(token)
+        now = self._clock()
         principal, lifetime_s = self._load(digest)
         with self._lock:
             if len(self._cache) > 10_000:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadwire.crm.auth.principal import Principal
@@ -109,25 +110,39 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(clean for clean in map(normalise_tag, tags) if clean))
 
 
-def _insert_tags(session: Session, contact: Contact, clean: Iterable[str]) -> None:
-    session.add_all(
-        ContactTag(contact_id=contact.id, tag=tag, location_id=contact.location_id) for tag in clean
+def _insert_tags(session: Session, contact: Contact, clean: Iterable[str]) -> list[str]:
+    """Insert the tags the contact lacks; return those, in the order given.
+
+    `ON CONFLICT DO NOTHING` rather than read-then-insert: two requests adding one tag to one
+    contact at once would otherwise both insert it, and the second would fail on PostgreSQL.
+    """
+    wanted = list(clean)
+    if not wanted:
+        return []
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(ContactTag)
+        .values(
+            [
+                {"contact_id": contact.id, "tag": t, "location_id": contact.location_id}
+                for t in wanted
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(ContactTag.tag)
     )
+    inserted = set(session.scalars(statement))
+    return [t for t in wanted if t in inserted]
 
 
 def add_tags(session: Session, contact: Contact, tags: Iterable[str]) -> list[str]:
     """Add `tags` to the contact (a set: no tag twice); return the tags that were new."""
-    current = set(tags_of(session, contact.id))
-    added = [tag for tag in _clean_tags(tags) if tag not in current]
-    _insert_tags(session, contact, added)
-    return added
+    return _insert_tags(session, contact, _clean_tags(tags))
 
 
 def add_tags_to_new(session: Session, contact: Contact, tags: Iterable[str]) -> list[str]:
     """Tag a contact created in this transaction (it has none yet); return its sorted tags."""
-    clean = _clean_tags(tags)
-    _insert_tags(session, contact, clean)
-    return sorted(clean)
+    return sorted(_insert_tags(session, contact, _clean_tags(tags)))
 
 
 def remove_tags(session: Session, contact: Contact, tags: Iterable[str]) -> list[str]:
