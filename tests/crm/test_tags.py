@@ -106,3 +106,23 @@ def test_no_change_leaves_the_contact_untouched(tenant: Tenant, api: httpx.Clien
     again = api.post(f"/contacts/{contact_id}/tags", json={"tags": ["KEPT"]})
     assert again.json() == {"tags": ["kept"]}
     assert api.get(f"/contacts/{contact_id}").json()["contact"] == before
+
+
+def test_concurrent_adds_of_one_tag_all_succeed_and_keep_one(
+    tenant: Tenant, api: httpx.Client
+) -> None:
+    # Read-then-insert let two requests insert the same tag; the second failed with a 500 on
+    # PostgreSQL (SQLite's single writer hid it).
+    from concurrent.futures import ThreadPoolExecutor
+
+    contact_id = make_contact(tenant, api)
+
+    def add(_: int) -> int:
+        with tenant.client() as client:
+            answer = client.post(f"/contacts/{contact_id}/tags", json={"tags": ["race", "x"]})
+            return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(add, range(24)))
+    assert codes == [201] * 24
+    assert _tags_of(api, contact_id) == ["race", "x"]
