@@ -12,6 +12,11 @@ from leadwire.store.models.base import AppBase
 VERSION_TABLE = "lw_alembic_version"
 
 
+def _only_app_tables(name: str | None, kind: str, _parents: object) -> bool:
+    # DBOS's system tables share the database: never propose to drop them.
+    return kind != "table" or (name or "").startswith("lw_")
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -19,6 +24,7 @@ def _run(connection: Connection) -> None:
         version_table=VERSION_TABLE,
         render_as_batch=True,
         compare_type=True,
+        include_name=_only_app_tables,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,333 @@
+"""The per-lead workflow: run the lead's calls as checkpointed steps, then end the segment.
+
+Registered with DBOS at import, so every process that runs or enqueues it agrees on its name.
+Workflow code is deterministic given its inputs and its steps' checkpoints: every time it reads
+comes from a checkpoint (a call record's timestamps), every id is derived, and the jitter of a
+backoff is a hash. DBOS may execute it again after a crash and it makes the same decisions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dbos import DBOS
+from sqlalchemy import Engine
+
+from leadwire.engine.runtime.backoff import RetryPolicy, is_exhausted, retry_delay_s
+from leadwire.engine.runtime.contracts import StepCall, StepExecutor
+from leadwire.engine.runtime.jobs import (
+    CallOutcome,
+    CallRecord,
+    LeadJob,
+    Progress,
+    segment_id_for,
+)
+from leadwire.engine.runtime.journal import SegmentEnd, write_segment_end
+from leadwire.engine.runtime.throttle import LocationThrottle
+from leadwire.errors import FatalError, RateLimitedError, RetryableError
+from leadwire.store.models.runs import RunStatus
+
+log = logging.getLogger(__name__)
+
+WORKFLOW_NAME = "leadwire.lead_segment"
+STEP_NAME = "crm-calls"
+PLAN_STEP_ID = "plan"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentContext:
+    """What workflow code needs from the process that runs it."""
+
+    executor: StepExecutor
+    throttle: LocationThrottle
+    retry: RetryPolicy
+    calls_per_step: int
+    queue_name: str
+    engine: Engine
+
+
+_context: SegmentContext | None = None
+
+
+def bind_context(context: SegmentContext | None) -> None:
+    """Set (or clear) the context of this process's workflows; done by the runtime at launch."""
+    global _context
+    _context = context
+
+
+def _current() -> SegmentContext:
+    if _context is None:
+        raise RuntimeError("no runtime is launched in this process")
+    return _context
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _attempt(
+    ctx: SegmentContext, location_id: str, index: int, call: StepCall, bindings: dict[str, str]
+) -> CallRecord:
+    """Make one call and say how it went; never raises."""
+    started = _now_ms()
+
+    def record(outcome: CallOutcome, **details: Any) -> CallRecord:
+        return CallRecord(
+            index=index,
+            step_id=call.step_id,
+            summary=call.describe(),
+            outcome=outcome,
+            started_ms=started,
+            duration_ms=_now_ms() - started,
+            **details,
+        )
+
+    wait = ctx.throttle.wait_s(location_id)
+    if wait > 0:
+        return record(
+            CallOutcome.RETRY,
+            error_type="RateBudgetExhausted",
+            error_message=f"the location's rate budget is spent; next window in {wait:.1f} s",
+            retry_after_s=wait,
+        )
+    try:
+        result = ctx.executor.execute(call, bindings)
+    except RetryableError as exc:
+        if isinstance(exc, RateLimitedError):
+            ctx.throttle.refuse(location_id, exc.retry_after_s)
+        return record(CallOutcome.RETRY, **_error(exc), retry_after_s=exc.retry_after_s)
+    except FatalError as exc:
+        return record(CallOutcome.FATAL, **_error(exc))
+    except Exception as exc:
+        # Not one of ours: a defect, or an error nobody classified. A person must look;
+        # retrying for a day would only hide it.
+        log.exception("step.unexpected_error step=%s", call.step_id)
+        return record(CallOutcome.FATAL, **_error(exc))
+    if result.rate is not None:
+        ctx.throttle.observe(location_id, result.rate)
+    return record(
+        CallOutcome.OK,
+        outputs=dict(result.outputs),
+        crm_ids=dict(result.crm_ids),
+        result=result.summary,
+        resume_after_s=result.resume_after_s,
+    )
+
+
+def _error(exc: BaseException) -> dict[str, str]:
+    return {"error_type": type(exc).__name__, "error_message": str(exc) or type(exc).__name__}
+
+
+def _run_calls(
+    location_id: str, start: int, calls: Sequence[StepCall], bindings: dict[str, str]
+) -> dict[str, Any]:
+    """The DBOS step: make `calls` in order, stopping at the first that does not succeed."""
+    ctx = _current()
+    local = dict(bindings)
+    records = []
+    for offset, call in enumerate(calls):
+        record = _attempt(ctx, location_id, start + offset, call, local)
+        records.append(record.to_wire())
+        if record.outcome is not CallOutcome.OK or record.resume_after_s:
+            break
+        local.update(record.outputs)
+    return {"function_id": DBOS.step_id, "records": records}
+
+
+@DBOS.workflow(name=WORKFLOW_NAME)
+def lead_segment(job: dict[str, Any], progress: dict[str, Any]) -> dict[str, Any]:
+    """Run one segment of a lead's run (the DBOS workflow)."""
+    return run_segment(_current(), LeadJob.from_wire(job), Progress.from_wire(progress))
+
+
+def _plan(ctx: SegmentContext, job: LeadJob, start: int) -> Sequence[StepCall] | CallRecord:
+    try:
+        return list(ctx.executor.plan(job.payload))
+    except Exception as exc:
+        # Planning is a pure function of the payload: replaying it cannot help by itself.
+        return CallRecord(
+            index=start,
+            step_id=PLAN_STEP_ID,
+            summary="plan the lead's calls",
+            outcome=CallOutcome.FATAL,
+            started_ms=job.received_ms,
+            duration_ms=0,
+            error_type=type(exc).__name__,
+            error_message=str(exc) or type(exc).__name__,
+        )
+
+
+def run_segment(ctx: SegmentContext, job: LeadJob, progress: Progress) -> dict[str, Any]:
+    """Run the calls from `progress.next_index` on, then end the segment one of three ways."""
+    own_id = DBOS.workflow_id or progress.expected_workflow_id
+    if own_id != progress.expected_workflow_id:
+        # A fork made by a replay: it runs with the failed segment's inputs, and a fresh budget.
+        progress = progress.for_replay(own_id)
+    planned = _plan(ctx, job, progress.next_index)
+    records: list[CallRecord] = []
+    failure: CallRecord | None = None
+    pause_s: float | None = None
+    function_id = 1
+    index, bindings, crm_ids = progress.next_index, dict(progress.bindings), dict(progress.crm_ids)
+    if isinstance(planned, CallRecord):
+        failure = planned
+        records.append(planned)
+        planned = []
+    while failure is None and not pause_s and index < len(planned):
+        batch = planned[index : index + ctx.calls_per_step]
+        out = DBOS.run_step(
+            {"name": STEP_NAME}, _run_calls, job.location_id, index, batch, bindings
+        )
+        function_id = int(out["function_id"])
+        for wire in out["records"]:
+            record = CallRecord.from_wire(wire)
+            records.append(record)
+            if record.outcome is not CallOutcome.OK:
+                failure = record
+                break
+            bindings.update(record.outputs)
+            crm_ids.update(record.crm_ids)
+            index += 1
+            pause_s = record.resume_after_s
+    if pause_s and index >= len(planned):
+        pause_s = None  # a pause with nothing after it ends nothing
+    done = _Done(own_id, records, failure, function_id, bindings, crm_ids, index, pause_s)
+    end = _end_segment(ctx, job, progress, done)
+    return {"status": end.status.value, "workflow_id": own_id, "next_index": index}
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """What a segment did: its attempts, where it stopped, and what it learnt."""
+
+    workflow_id: str
+    records: list[CallRecord]
+    failure: CallRecord | None
+    function_id: int
+    bindings: dict[str, str]
+    crm_ids: dict[str, str]
+    next_index: int
+    pause_s: float | None
+
+
+def _end_segment(ctx: SegmentContext, job: LeadJob, progress: Progress, done: _Done) -> SegmentEnd:
+    """Succeed, reschedule after a backoff, or send the run to the inbox; record which."""
+    records, failure = done.records, done.failure
+    prior = progress.attempts if records and records[0].index == progress.next_index else 0
+    common: dict[str, Any] = {
+        "job": job,
+        "workflow_id": done.workflow_id,
+        "records": records,
+        "prior_attempts": prior,
+        "tries": progress.tries,
+        "crm_ids": done.crm_ids,
+    }
+    if failure is None and done.pause_s:
+        ended = _ended(records, job)
+        following = replace(
+            progress,
+            segment=progress.segment + 1,
+            next_index=done.next_index,
+            bindings=done.bindings,
+            crm_ids=done.crm_ids,
+            attempts=0,
+            first_failure_ms=None,
+            tries=progress.tries + 1,
+        )
+        _enqueue_following(ctx, job, following, done.pause_s)
+        end = SegmentEnd(
+            status=RunStatus.WAITING,
+            ended_ms=ended,
+            next_attempt_ms=ended + int(done.pause_s * 1000),
+            **common,
+        )
+        write_segment_end(ctx.engine, end)
+        return end
+    if failure is None:
+        end = SegmentEnd(status=RunStatus.SUCCEEDED, ended_ms=_ended(records, job), **common)
+        write_segment_end(ctx.engine, end)
+        return end
+    same_call = failure.index == progress.next_index
+    attempts = progress.attempts + 1 if same_call else 1
+    first_ms = progress.first_failure_ms if same_call and progress.first_failure_ms else None
+    first_ms = first_ms or failure.finished_ms
+    failed: dict[str, Any] = {
+        "failure": failure,
+        "failure_attempts": attempts,
+        "first_failure_ms": first_ms,
+        "function_id": done.function_id,
+        "ended_ms": failure.finished_ms,
+    }
+    if failure.outcome is CallOutcome.RETRY:
+        delay = retry_delay_s(
+            ctx.retry,
+            attempts,
+            seed=f"{job.run_id}#{failure.index}",
+            retry_after_s=failure.retry_after_s,
+        )
+        next_ms = failure.finished_ms + int(delay * 1000)
+        if not is_exhausted(ctx.retry, first_failure_s=first_ms / 1000, next_try_s=next_ms / 1000):
+            following = Progress(
+                chain=progress.chain,
+                segment=progress.segment + 1,
+                next_index=failure.index,
+                bindings=done.bindings,
+                crm_ids=done.crm_ids,
+                attempts=attempts,
+                first_failure_ms=first_ms,
+                tries=progress.tries + 1,
+            )
+            _enqueue_following(ctx, job, following, delay)
+            end = SegmentEnd(status=RunStatus.RETRYING, next_attempt_ms=next_ms, **common, **failed)
+            write_segment_end(ctx.engine, end)
+            return end
+        failure = _exhausted(failure, attempts)
+        failed["failure"] = failure
+        common["records"] = [*records[:-1], failure]
+    end = SegmentEnd(status=RunStatus.NEEDS_ATTENTION, **common, **failed)
+    write_segment_end(ctx.engine, end)
+    log.warning(
+        "run.needs_attention run=%s step=%s error=%s",
+        job.run_id,
+        failure.step_id,
+        failure.error_type,
+    )
+    return end
+
+
+def _ended(records: list[CallRecord], job: LeadJob) -> int:
+    return max((r.finished_ms for r in records), default=job.received_ms)
+
+
+def _exhausted(failure: CallRecord, attempts: int) -> CallRecord:
+    return CallRecord(
+        index=failure.index,
+        step_id=failure.step_id,
+        summary=failure.summary,
+        outcome=CallOutcome.FATAL,
+        started_ms=failure.started_ms,
+        duration_ms=failure.duration_ms,
+        error_type=failure.error_type,
+        error_message=f"gave up after {attempts} attempts: {failure.error_message}",
+    )
+
+
+def _enqueue_following(
+    ctx: SegmentContext, job: LeadJob, following: Progress, delay_s: float
+) -> None:
+    """Enqueue the next segment to start after `delay_s`: DBOS holds it DELAYED, no thread."""
+    DBOS.enqueue_workflow_with_options(
+        {
+            "workflow_name": WORKFLOW_NAME,
+            "queue_name": ctx.queue_name,
+            "workflow_id": segment_id_for(following.chain, following.segment),
+            "queue_partition_key": job.location_id,
+            "delay_seconds": max(delay_s, 0.001),
+        },
+        job.to_wire(),
+        following.to_wire(),
+    )
