@@ -67,7 +67,8 @@ def test_start_command_serves_a_crm_the_printed_key_opens(tmp_path: Path) -> Non
         assert answer.status_code == 200, answer.text
         assert "contacts" in answer.json()
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()

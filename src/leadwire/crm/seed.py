@@ -284,6 +284,9 @@ def _add_contact(session: Session, place: _Location, rng: random.Random, now: da
     contact.date_added = now - timedelta(minutes=rng.randrange(60, 60 * 24 * 60))
     contact.date_updated = contact.date_added
     session.add(contact)
+    # Written now: what hangs off it (tasks, appointments) refers to it by a bare foreign key,
+    # which the unit of work does not order by.
+    session.flush()
     tags = rng.sample(TAGS, k=rng.randrange(0, 4))
     if contact.source == "pinterest lead ad":
         tags.append("pinterest")

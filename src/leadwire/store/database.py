@@ -90,10 +90,12 @@ def create_db_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: i
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # As many connections as the thread pool, kept: an overflow connection is closed on check-in
-    # and a new backend forked for the next request. No pre-ping (a round trip per check-out);
-    # connections are recycled hourly, and one found dead is invalidated with the whole pool.
-    return create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_recycle=3600)
+    # A PostgreSQL connection is a server process, and the server allows ~100: keep at most 15
+    # per engine, and let requests wait for one rather than fork backends that die on check-in.
+    # No pre-ping (a round trip per check-out); connections are recycled hourly.
+    return create_engine(
+        parsed, pool_size=min(pool_size, 15), max_overflow=0, pool_timeout=30, pool_recycle=3600
+    )
 
 
 def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
