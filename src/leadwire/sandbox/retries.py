@@ -1,4 +1,4 @@
-"""When the sandbox retries a webhook delivery, and after how long: small pure functions.
+"""When the sandbox retries a webhook delivery (the backoff itself is `leadwire.backoff`).
 
 Pinterest's documented rule (reference §8): "Pinterest retries for failures with 429 and 5XX
 statuses but not for other 4XX statuses." So a 429, any 5xx, a timeout or a connection error is
@@ -10,37 +10,28 @@ once. The schedule (attempts, base, cap) is not documented; ours is an ASSUMPTIO
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from enum import StrEnum
 
+from leadwire import backoff
+from leadwire.backoff import RETRY_AFTER_CEILING_S as RETRY_AFTER_CEILING_S
+from leadwire.backoff import backoff_ceiling_s as backoff_ceiling_s
+from leadwire.backoff import parse_retry_after as parse_retry_after
+from leadwire.backoff import retry_delay_s as retry_delay_s
 from leadwire.settings import Settings
+from leadwire.store.outbox import Verdict as Verdict
+from leadwire.store.outbox import leases
 
-# A receiver's Retry-After beyond a day is taken as a day: a typo must not park a lead for years.
-RETRY_AFTER_CEILING_S = 86_400.0
 DEFAULT_BASE_S = 2.0
 DEFAULT_CAP_S = 300.0
-
-
-class Verdict(StrEnum):
-    """What an answer means for the delivery."""
-
-    DELIVERED = "delivered"
-    RETRY = "retry"
-    FAILED = "failed"
+RETRIED_STATUSES = frozenset({429})  # besides every 5xx
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(backoff.RetryPolicy):
     """How many attempts a delivery gets, and the exponential backoff between them."""
 
     max_attempts: int = 10
     base_s: float = DEFAULT_BASE_S
     cap_s: float = DEFAULT_CAP_S
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_s <= 0 or self.cap_s < self.base_s:
-            raise ValueError("need max_attempts >= 1 and 0 < base_s <= cap_s")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
@@ -54,45 +45,4 @@ class RetryPolicy:
 
 def classify(status_code: int) -> Verdict:
     """Return what an HTTP answer with `status_code` means for the delivery."""
-    if 200 <= status_code < 300:
-        return Verdict.DELIVERED
-    if status_code == 429 or status_code >= 500:
-        return Verdict.RETRY
-    return Verdict.FAILED
-
-
-def backoff_ceiling_s(attempt: int, policy: RetryPolicy) -> float:
-    """Return the longest wait after failed attempt `attempt` (1-based): base·2ⁿ⁻¹, capped."""
-    exponent = max(attempt, 1) - 1
-    if exponent >= 64:  # the cap was reached long before; stop before the float overflows
-        return policy.cap_s
-    return min(policy.cap_s, policy.base_s * 2.0**exponent)
-
-
-def retry_delay_s(
-    attempt: int, policy: RetryPolicy, unit_random: float, retry_after_s: float | None = None
-) -> float:
-    """Return the wait before the next attempt: full jitter, but never less than Retry-After.
-
-    `unit_random` is a number in [0, 1) from the caller's random source, so this stays pure.
-    """
-    jittered = backoff_ceiling_s(attempt, policy) * min(max(unit_random, 0.0), 1.0)
-    if retry_after_s is None:
-        return jittered
-    return max(jittered, min(max(retry_after_s, 0.0), RETRY_AFTER_CEILING_S))
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Return the seconds a `Retry-After` header asks to wait (delta-seconds or HTTP-date)."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    if text.isascii() and text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
+    return leases.classify(status_code, RETRIED_STATUSES)
