@@ -30,6 +30,7 @@ from bench.server import (
     CrmProcess,
     crm_process,
     machine_cpu_s,
+    postgres_cpu_s,
     postgres_database,
     process_stats,
     server_errors,
@@ -98,19 +99,27 @@ def _timed(
 ) -> dict[str, Any]:
     """Run one load; add where the machine's CPU went meanwhile (cores busy, on average)."""
     server0, client0, machine0 = process_stats(crm.pid), time.process_time(), machine_cpu_s()
+    database = crm.database
+    db0 = postgres_cpu_s(database) if database else {}
     wall0 = time.perf_counter()
     result = _run(factory)
     wall = time.perf_counter() - wall0
     server1, client1, machine1 = process_stats(crm.pid), time.process_time(), machine_cpu_s()
+    db1 = postgres_cpu_s(database) if database else {}
+    # Backends alive at the end: what they used since the start (or since they were forked).
+    db_s = sum(cpu - db0.get(pid, 0.0) for pid, cpu in db1.items())
     server_s = server1["cpu_s"] - server0["cpu_s"]
     client_s = client1 - client0
     busy_s = machine1["busy_s"] - machine0["busy_s"]
     result["server_cpu_s"] = round(server_s, 3)
+    result["server_cpu_system_s"] = round(server1["cpu_system_s"] - server0["cpu_system_s"], 3)
+    result["server_cpu_ms_per_request"] = round(server_s * 1000 / max(1, result["requests"]), 3)
     result["cpu_cores"] = {
         "server": round(server_s / wall, 2),
         "load_generator": round(client_s / wall, 2),
-        # Anything else on the machine: other processes, the kernel, PostgreSQL's backends.
-        "other": round(max(0.0, busy_s - server_s - client_s) / wall, 2),
+        "postgres": round(db_s / wall, 2) if database else None,
+        # Anything else on the machine: other processes, the kernel's own work.
+        "other": round(max(0.0, busy_s - server_s - client_s - db_s) / wall, 2),
         "steal": round((machine1["steal_s"] - machine0["steal_s"]) / wall, 2),
     }
     return result
@@ -162,6 +171,9 @@ def measure(
         throughput=throughput,
         latency=latency,
         server_cpu_ms_per_request=round(per_request, 3),
+        # What one free core would serve if the server were CPU-bound on one core (its GIL):
+        # an estimate that holds across machines better than a throughput taken on a busy one.
+        cpu_bound_rps_estimate=round(1000 / per_request) if per_request > 0 else None,
         server=process_stats(crm.pid),
         flagged=bool(throughput["errors"] or latency["errors"]),
     )
@@ -251,7 +263,7 @@ def run(
             "started": started,
             "seeded": seeded,
             "final": process_stats(crm.pid),
-            "log_on_error": server_errors(crm.log),
+            "errors_logged": server_errors(crm.log),
         }
     result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["aims"] = report.check_aims(result)

@@ -70,6 +70,15 @@ def package_of(frame: str) -> str:
     return path.split("/")[0] or "?"
 
 
+_SCAFFOLD = ("typer/", "click/", "asyncio/runners.py", "uvicorn/server.py", "uvicorn/_compat.py")
+
+
+def _is_scaffold(frame: str) -> bool:
+    match = _FRAME.match(frame)
+    path = match.group("file") if match else ""
+    return path.startswith(_SCAFFOLD) or "leadwire/cli/" in path or path == "leadwire"
+
+
 def summarise(path: Path, top: int = 25) -> str:
     """Return the top functions by self and by inclusive samples, and samples per library."""
     own: Counter[str] = Counter()
@@ -100,8 +109,12 @@ def summarise(path: Path, top: int = 25) -> str:
     lines += [f"  {pct(n)}  {name}" for name, n in by_package.most_common(15)]
     lines += ["", f"top {top} functions by self time:"]
     lines += [f"  {pct(n)}  {frame}" for frame, n in own.most_common(top)]
-    lines += ["", f"top {top} functions by inclusive time:"]
-    lines += [f"  {pct(n)}  {frame}" for frame, n in inclusive.most_common(top)]
+    # The CLI and the server's main loop are under every request: they say nothing.
+    informative = [
+        (f, n) for f, n in inclusive.most_common() if n < 0.95 * total and not _is_scaffold(f)
+    ]
+    lines += ["", f"top {top} functions by inclusive time (below the server's main loop):"]
+    lines += [f"  {pct(n)}  {frame}" for frame, n in informative[:top]]
     return "\n".join(lines)
 
 

@@ -99,7 +99,7 @@ def table(result: dict[str, Any]) -> str:
     head = (
         f"{'operation':<27}{'max rps':>9}{'wrk rps':>9}{'cpu ms/req':>11}"
         f"{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'at rps':>8}{'errors':>8}{'rss MB':>8}"
-        f"{'other cpu':>10}  flag"
+        f"{'pg cpu':>8}{'other cpu':>10}  flag"
     )
     lines = [head, "-" * len(head)]
     for entry in result["operations"].values():
@@ -114,7 +114,8 @@ def table(result: dict[str, Any]) -> str:
             f"{_cell(entry['server_cpu_ms_per_request']):>11}"
             f"{_cell(lat['p50_ms']):>8}{_cell(lat['p99_ms']):>8}{_cell(lat['max_ms']):>8}"
             f"{lat['achieved_rps']:>8}{errors:>8}{entry['server']['peak_rss_mb']:>8}"
-            f"{thr['cpu_cores']['other']:>10}  {'ERRORS' if entry['flagged'] else ''}"
+            f"{_cell(thr['cpu_cores']['postgres']):>8}{thr['cpu_cores']['other']:>10}"
+            f"  {'ERRORS' if entry['flagged'] else ''}"
         )
     lines.append("")
     busy = [
@@ -127,6 +128,8 @@ def table(result: dict[str, Any]) -> str:
         lines.append("WARNING: other work used more than 0.3 core during some runs ('other cpu'):")
         lines.append("         those numbers understate the server; re-run on a quiet machine.")
         lines.append("")
+    for exception, count in result["server"]["errors_logged"]["exceptions"].items():
+        lines.append(f"server logged {count} x {exception}")
     for name, aim in result["aims"].items():
         verdict = {True: "met", False: "MISSED", None: "not judged"}[aim["met"]]
         lines.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,10 +17,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -43,6 +46,8 @@ class CrmProcess:
     location_id: str
     token: str
     log: Path
+    # The PostgreSQL database's name, to account its backends' CPU; None on SQLite.
+    database: str | None = None
 
 
 def leadwire_command() -> str:
@@ -162,13 +167,14 @@ def crm_process(
         )
     try:
         _wait_ready(proc, port, log, timeout_s=60)
-        yield CrmProcess(port, proc.pid, location_id.strip(), token, log)
+        database = urlsplit(database_url).path.lstrip("/") if database_url else None
+        yield CrmProcess(port, proc.pid, location_id.strip(), token, log, database)
     finally:
         _stop(proc)
 
 
 def process_stats(pid: int) -> dict[str, float]:
-    """Return the process's peak and current RSS (MB), CPU time (s) and thread count."""
+    """Return the process's peak and current RSS (MB), CPU time (s, all and kernel), threads."""
     fields: dict[str, str] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
@@ -181,6 +187,8 @@ def process_stats(pid: int) -> dict[str, float]:
         "peak_rss_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1),
         "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
         "cpu_s": round((int(after[11]) + int(after[12])) / ticks, 3),
+        # Kernel time is mostly SQLite's writes and fsyncs, and the sockets.
+        "cpu_system_s": round(int(after[12]) / ticks, 3),
         "threads": int(fields["Threads"]),
     }
 
@@ -196,9 +204,37 @@ def machine_cpu_s() -> dict[str, float]:
     }
 
 
-def server_errors(log: Path, limit: int = 60) -> list[str]:
-    """Return the last `limit` lines of the server's log if it logged an error, else nothing."""
+def postgres_cpu_s(database: str) -> dict[int, float]:
+    """Return the CPU seconds used so far by each PostgreSQL backend serving `database`.
+
+    Each backend's process title names its database. A backend that exits takes its count
+    with it, so a difference of two readings is a lower bound when connections churn.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes()
+            if database.encode() not in title or not title.startswith(b"postgres"):
+                continue
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        after = stat[stat.rindex(")") + 2 :].split()
+        found[int(proc.name)] = (int(after[11]) + int(after[12])) / ticks
+    return found
+
+
+def server_errors(log: Path, limit: int = 60) -> dict[str, Any]:
+    """Return the exceptions the server logged (counted by their last line) and the log's tail."""
     lines = log.read_text(errors="replace").splitlines()
-    if not any("ERROR" in line or "Traceback" in line for line in lines):
-        return []
-    return lines[-limit:]
+    # A traceback ends with `package.module.ErrorName: message`: count those lines, cut short.
+    ends = Counter(
+        line[:160] for line in lines if _EXCEPTION_LINE.match(line) and not line.startswith(" ")
+    )
+    return {"exceptions": dict(ends.most_common(10)), "tail": lines[-limit:] if ends else []}
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout)\w*: ")

@@ -45,6 +45,7 @@ def test_smoke_run_measures_all_four_operations_without_errors(tmp_path: Path) -
         assert entry["server_cpu_ms_per_request"] > 0
         assert entry["server"]["peak_rss_mb"] > 0
     assert result["flagged"] is False
+    assert result["server"]["errors_logged"]["exceptions"] == {}
     assert result["server"]["final"]["peak_rss_mb"] >= result["server"]["started"]["rss_mb"]
     assert "GET /contacts/{id}" in done.stdout
 
