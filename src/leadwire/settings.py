@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     crm_rate_burst: int = Field(default=100, ge=1, description="Requests per burst interval.")
     crm_rate_interval_ms: int = Field(default=10_000, ge=1, description="Burst interval.")
     crm_rate_daily: int = Field(default=200_000, ge=1, description="Requests per day.")
+    crm_threads: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Worker threads of the CRM (writes are serialised: more only cost memory).",
+    )
     crm_max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request.")
     crm_access_token_ttl_s: int = Field(default=86_399, ge=1)
     crm_refresh_token_ttl_s: int = Field(default=365 * 86_400, ge=1)

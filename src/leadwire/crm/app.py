@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -70,6 +71,9 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime: CrmRuntime = app.state.crm
+        # Sync handlers (writes, lists) run in this pool. Writers take turns on one lock anyway,
+        # and every extra thread costs memory and GIL hand-offs (measured in docs/benchmarks.md).
+        to_thread.current_default_thread_limiter().total_tokens = runtime.settings.crm_threads
         keys = await asyncio.to_thread(load_or_create_keys, runtime.settings.data_dir)
         app.state.webhook_keys = keys
         dispatcher = Dispatcher(
