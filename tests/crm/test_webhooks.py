@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
-import time
-import uuid
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -17,10 +12,6 @@ from typing import TypeVar
 import httpx
 import pytest
 from sqlalchemy import select
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from leadwire.crm import admin
 from leadwire.crm.app import create_app
@@ -39,79 +30,12 @@ from leadwire.crm.webhooks.subscriptions import create_subscription
 from tests.conftest import make_settings
 from tests.crm.conftest import CrmServer, Tenant, new_tenant
 from tests.databases import postgres_database
+from tests.receivers import Receiver, eventually, receiving
 from tests.servers import running
 
 T = TypeVar("T")
 # Tiny backoff so retries happen within the test; three attempts so giving up is quick too.
 FAST = RetryPolicy(max_attempts=3, base_s=0.02, cap_s=0.1)
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One request the receiver got."""
-
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> dict[str, object]:
-        """Return the body as JSON."""
-        data: dict[str, object] = json.loads(self.body)
-        return data
-
-
-class Receiver:
-    """A webhook receiver that records every request and answers as a test scripts it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._hits: dict[str, list[Hit]] = defaultdict(list)
-        self._script: dict[str, deque[tuple[int, dict[str, str], float]]] = defaultdict(deque)
-        self.base = ""
-
-    def app(self) -> Starlette:
-        """Return the ASGI app: `POST /{name}` records and answers."""
-        return Starlette(routes=[Route("/{name}", self._handle, methods=["POST"])])
-
-    async def _handle(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        body = await request.body()
-        with self._lock:
-            self._hits[name].append(Hit(dict(request.headers), body))
-            status, headers, delay_s = (
-                self._script[name].popleft() if self._script[name] else (200, {}, 0.0)
-            )
-        if delay_s:
-            await asyncio.sleep(delay_s)
-        return Response(b'{"ok":true}', status, headers, media_type="application/json")
-
-    def endpoint(self, *answers: int | tuple[int, dict[str, str]] | tuple[int, float]) -> str:
-        """Return a fresh URL that answers `answers` in order, then 200 for ever."""
-        name = uuid.uuid4().hex
-        for answer in answers:
-            if isinstance(answer, int):
-                answer = (answer, {})
-            status, extra = answer
-            headers = extra if isinstance(extra, dict) else {}
-            delay = extra if isinstance(extra, float) else 0.0
-            self._script[name].append((status, headers, delay))
-        return f"{self.base}/{name}"
-
-    def hits(self, url: str) -> list[Hit]:
-        """Return what `url` received so far."""
-        with self._lock:
-            return list(self._hits[url.rsplit("/", 1)[1]])
-
-
-def eventually(check: Callable[[], T | None], timeout_s: float = 20.0) -> T:
-    """Return `check()`'s first truthy value; fail if none comes in `timeout_s` (a guard only)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        time.sleep(0.01)
 
 
 def deliveries(store: CrmStore, subscription_id: str) -> list[WebhookDelivery]:
@@ -144,9 +68,7 @@ def subscribe(store: CrmStore, location_id: str, url: str, events: tuple[str, ..
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     """A running receiver shared by this module's tests (each uses its own URLs)."""
-    found = Receiver()
-    with running(found.app()) as base:
-        found.base = base
+    with receiving() as found:
         yield found
 
 

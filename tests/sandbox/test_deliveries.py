@@ -37,8 +37,8 @@ from leadwire.sandbox.retries import (
 from leadwire.sandbox.store import SandboxStore, open_store
 from tests.conftest import make_settings
 from tests.databases import postgres_database
+from tests.receivers import Receiver, eventually, receiving
 from tests.sandbox.conftest import Tenant
-from tests.sandbox.receiver import Receiver, eventually, receiving
 
 # Tiny backoff so retries happen within the test; three attempts so giving up is quick too.
 FAST = RetryPolicy(max_attempts=3, base_s=0.02, cap_s=0.1)

@@ -12,8 +12,8 @@ import pytest
 from leadwire.connectors.pinterest.envelope import decode_delivery
 from leadwire.connectors.pinterest.leads import QuestionType
 from leadwire.sandbox.models import SandboxLead
+from tests.receivers import Receiver, eventually, receiving
 from tests.sandbox.conftest import Tenant, new_tenant
-from tests.sandbox.receiver import Receiver, eventually, receiving
 
 CONTACT = {
     "first_name": "Ada",

@@ -9,8 +9,8 @@ import httpx
 
 from leadwire.cli.sandbox_catch import catch_app
 from leadwire.connectors.pinterest.leads import Lead, QuestionType
+from tests.receivers import eventually
 from tests.sandbox.conftest import Tenant
-from tests.sandbox.receiver import eventually
 from tests.sandbox.test_deliveries import generated_answers
 from tests.servers import bound_socket, running
 

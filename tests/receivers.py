@@ -1,8 +1,9 @@
-"""A webhook receiver on a real socket for the sandbox's delivery tests, and a polling helper."""
+"""A scriptable webhook receiver on a real socket, and a polling helper, for delivery tests."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -30,6 +31,11 @@ class Hit:
 
     headers: dict[str, str]
     body: bytes
+
+    def json(self) -> dict[str, object]:
+        """Return the body as JSON."""
+        data: dict[str, object] = json.loads(self.body)
+        return data
 
 
 class Receiver:
