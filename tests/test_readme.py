@@ -25,6 +25,15 @@ def quickstart_commands() -> list[str]:
     return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
 
 
+def demo_command() -> str:
+    """Return the README's `leadwire demo` line, comment stripped."""
+    found = re.search(
+        r"^(\.venv/bin/leadwire demo [^#\n]*)", (ROOT / "README.md").read_text(), re.M
+    )
+    assert found is not None, "README shows no `leadwire demo` command"
+    return found.group(1).strip()
+
+
 def test_quickstart_has_two_commands_and_ci_runs_the_second() -> None:
     start, test = quickstart_commands()
     assert start == "./scripts/start"
@@ -33,16 +42,17 @@ def test_quickstart_has_two_commands_and_ci_runs_the_second() -> None:
 
 
 @pytest.mark.slow
-def test_start_command_serves_a_crm_the_printed_key_opens(tmp_path: Path) -> None:
+def test_start_command_serves_a_crm_the_printed_key_opens_and_the_demo_lands(
+    tmp_path: Path,
+) -> None:
     start = quickstart_commands()[0]
-    env = {
-        **os.environ,
-        "LEADWIRE_DATA_DIR": str(tmp_path),
-        "LEADWIRE_CRM_PORT": "0",
-    }
-    env.pop("LEADWIRE_CRM_DATABASE_URL", None)
-    with socket_port() as port:
-        env["LEADWIRE_CRM_PORT"] = str(port)
+    env = {**os.environ, "LEADWIRE_DATA_DIR": str(tmp_path)}
+    for name in os.environ:
+        if name.startswith("LEADWIRE_") and name.endswith("DATABASE_URL"):
+            env.pop(name)
+    for name in ("LEADWIRE_CRM_PORT", "LEADWIRE_SANDBOX_PORT", "LEADWIRE_ENGINE_PORT"):
+        with socket_port() as port:
+            env[name] = str(port)
     proc = subprocess.Popen(
         shlex.split(start),
         cwd=ROOT,
@@ -66,6 +76,20 @@ def test_start_command_serves_a_crm_the_printed_key_opens(tmp_path: Path) -> Non
         )
         assert answer.status_code == 200, answer.text
         assert "contacts" in answer.json()
+        # The issue's bar: `leadwire up`, then `leadwire demo --count 200` lands them all —
+        # run as the README writes it.
+        demo = subprocess.run(
+            shlex.split(demo_command()),
+            cwd=ROOT,
+            env={**env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert re.search(r"leads landed \(every run ended\)\s*│\s*200\b", demo.stdout), demo.stdout
+        assert re.search(r"contacts\s*│\s*200 \(", demo.stdout), demo.stdout
+        assert re.search(r"failures \(inbox\)\s*│\s*0\b", demo.stdout), demo.stdout
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)

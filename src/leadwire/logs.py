@@ -64,5 +64,7 @@ def configure_logging(level: str = "INFO") -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     install_httpx_redaction()
-    # Migrations say what they do at INFO on every start; only their problems are news.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # Migrations say what they do at INFO on every start, httpx logs every request (the
+    # connectors log their own, redacted, at DEBUG): only their problems are news.
+    for noisy in ("alembic", "dbos", "httpx"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

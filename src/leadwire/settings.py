@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import socket
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +79,122 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
 
+    # The receiver and API (`leadwire.web`).
+    engine_port: int = Field(
+        default=8400, ge=0, le=65535, description="Port of the receiver and the JSON API."
+    )
+    engine_public_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL Pinterest reaches the receiver at (a tunnel, a load balancer); "
+            "default: http://host:engine_port."
+        ),
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token of the JSON API (/api/*); default: the one whose hash is in "
+            "data_dir/api-token.sha256."
+        ),
+    )
+
+    # The engine: the durable runtime's knobs (`RuntimeOptions.from_settings` reads them all).
+    engine_checkpoint_synchronous: str = Field(
+        default="NORMAL",
+        pattern="^(OFF|NORMAL|FULL|EXTRA)$",
+        description=(
+            "SQLite synchronous level of the worker's checkpoints (OFF or NORMAL also turn "
+            "PostgreSQL's synchronous_commit off for them); a checkpoint lost to a power cut "
+            "only repeats idempotent calls. Intake stays at sqlite_synchronous."
+        ),
+    )
+    engine_calls_per_step: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description=(
+            "Consecutive calls of a lead made in one checkpointed step: a crash repeats at most "
+            "the group's calls, all idempotent; fewer checkpoints cost less CPU per lead."
+        ),
+    )
+    engine_worker_concurrency: int = Field(
+        default=16, ge=1, le=1024, description="Lead workflows one worker runs at once."
+    )
+    engine_polling_interval_s: float = Field(
+        default=0.1,
+        ge=0.01,
+        le=60.0,
+        description="How often a worker polls the queue (DBOS backs off under contention).",
+    )
+    engine_executor_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description=(
+            "This worker's DBOS executor id: unique among running workers, the same across "
+            "restarts (a restarted worker recovers what its previous life left pending); "
+            "default: host name and a hash of data_dir."
+        ),
+    )
+    engine_retry_base_s: float = Field(
+        default=2.0, gt=0, description="Longest first wait before retrying a failed call."
+    )
+    engine_retry_cap_s: float = Field(
+        default=900.0, gt=0, description="Longest wait between two attempts of a call."
+    )
+    engine_retry_window_s: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="How long a call is retried after its first failure before the inbox.",
+    )
+    engine_crm_burst: int = Field(
+        default=100,
+        ge=1,
+        description="Calls per interval a CRM location is assumed to allow until it says.",
+    )
+    engine_crm_interval_s: float = Field(
+        default=10.0, gt=0, description="The interval of engine_crm_burst."
+    )
+    engine_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="Database connections per engine of a process (as many again overflow).",
+    )
+    engine_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "Days finished runs (and their workflows) are kept; also how long a lead "
+            "delivered again is recognised as a duplicate."
+        ),
+    )
+    engine_inbox_retention_days: int = Field(
+        default=14,
+        ge=1,
+        description="Days replayed or dismissed inbox items are kept; open ones always are.",
+    )
+    engine_prune_interval_s: float = Field(
+        default=3600.0, ge=60, description="How often a worker prunes old runs."
+    )
+    engine_poll_interval_s: float = Field(
+        default=900.0,
+        ge=0,
+        description=(
+            "How often workers poll Pinterest's leads exports for leads a webhook missed "
+            "(a safety net; 0: never)."
+        ),
+    )
+    engine_poll_overlap_days: int = Field(
+        default=2, ge=0, le=30, description="Days each poll looks back before its cursor."
+    )
+
+    @model_validator(mode="after")
+    def _check_engine_retry(self) -> Self:
+        if self.engine_retry_base_s > self.engine_retry_cap_s:
+            raise ValueError("engine_retry_base_s must not exceed engine_retry_cap_s")
+        return self
+
     def app_url(self) -> str:
         """Return the app store's SQLAlchemy URL, defaulting to SQLite in the data folder."""
         if self.database_url is not None:
@@ -93,3 +212,13 @@ class Settings(BaseSettings):
         if self.crm_database_url is not None:
             return self.crm_database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'crm.db').resolve()}"
+
+    def executor_id(self) -> str:
+        """Return this worker's executor id: the setting, or one stable per host and data folder.
+
+        Two workers on one host with one data folder must each set `engine_executor_id`.
+        """
+        if self.engine_executor_id is not None:
+            return self.engine_executor_id
+        folder = hashlib.blake2b(str(self.data_dir.resolve()).encode(), digest_size=4).hexdigest()
+        return f"{socket.gethostname()}-{folder}"

@@ -27,6 +27,7 @@ COMMANDS = [
     "publish",
     "webhook-secret",
     "dry-run",
+    "connect",
 ]
 
 

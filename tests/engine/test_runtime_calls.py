@@ -154,7 +154,11 @@ class CrmExecutor:
         """Close the HTTP client."""
         self._http.close()
 
-    def plan(self, payload: JsonObject) -> Sequence[StepCall]:
+    def prepare(self, payload: JsonObject) -> JsonObject:
+        """Nothing to fetch: the payload holds the calls."""
+        return {}
+
+    def plan(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:
         """Read the calls of a lead's payload."""
         try:
             return [HttpCall(**c) for c in payload["calls"]]
@@ -249,7 +253,7 @@ def test_a_plan_binds_the_contact_for_later_calls(
     crm_executor: CrmExecutor, runtime_tenant: Any
 ) -> None:
     payload = lead_payload("run:calls-1", runtime_tenant.location_id, "calls-1@example.com")
-    upsert, tags, *_ = crm_executor.plan(payload)
+    upsert, tags, *_ = crm_executor.plan(payload, {})
     first = crm_executor.execute(upsert, {})
     assert set(first.outputs) == {"contact_id"}
     assert first.rate is not None
@@ -267,7 +271,7 @@ def test_answers_are_classified(crm_executor: CrmExecutor, runtime_tenant: Any) 
     with pytest.raises(NotFoundError):
         crm_executor.execute(unknown, {"contact_id": "A" * 20})
     with pytest.raises(FatalError):
-        crm_executor.plan({"calls": [{"step_id": "x"}]})
+        crm_executor.plan({"calls": [{"step_id": "x"}]}, {})
 
 
 def test_unreachable_crm_is_retryable() -> None:

@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from leadwire.engine.connections.model import ConnectionKind
+from leadwire.engine.connections.records import find_row
 from leadwire.engine.flows import (
     FlowError,
     FlowValidationError,
@@ -34,6 +36,7 @@ from leadwire.engine.flows.loading import parse_data
 from leadwire.engine.planning import Plan, WebhookCall, plan, read_lead, sample_lead
 from leadwire.engine.planning.plan import Wait
 from leadwire.engine.secrets import open_keyring
+from leadwire.errors import LeadwireError
 from leadwire.settings import Settings
 from leadwire.store.app import open_app_store
 
@@ -191,6 +194,57 @@ def publish(ctx: typer.Context, flow: FlowRef) -> None:
     with _session(ctx) as session:
         published = flow_store.publish(session, flow)
     typer.echo(f"flow {published.flow_id} version {published.version} is published")
+
+
+@app.command()
+def connect(
+    ctx: typer.Context,
+    flow: FlowRef,
+    contacts: Annotated[
+        str | None, typer.Option("--contacts", help="CRM connection (id or name) it writes to.")
+    ] = None,
+    pinterest: Annotated[
+        str | None,
+        typer.Option("--pinterest", help="Pinterest connection (id or name) it takes leads from."),
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Unbind both: use the only connection of each kind.")
+    ] = False,
+) -> None:
+    """Say which connections a flow uses (unbound: the only one of each kind there is)."""
+    if clear and (contacts or pinterest):
+        _fail("--clear unbinds both: give it alone")
+    with _session(ctx) as session:
+        ids: dict[str, str | None] = {}
+        for option, ref, kind in (
+            ("--contacts", contacts, ConnectionKind.CONTACTS),
+            ("--pinterest", pinterest, ConnectionKind.PINTEREST),
+        ):
+            if ref is None:
+                ids[option] = None
+                continue
+            try:
+                row = find_row(session, ref)
+            except LeadwireError as exc:
+                raise typer.BadParameter(str(exc), param_hint=option) from None
+            if row.kind != kind.value:
+                raise typer.BadParameter(
+                    f"{row.name!r} is a {row.kind} connection, not a {kind.value} one",
+                    param_hint=option,
+                )
+            ids[option] = row.id
+        bound = flow_store.bind_connections(
+            session,
+            flow,
+            contacts_connection_id=ids["--contacts"],
+            pinterest_connection_id=ids["--pinterest"],
+            clear=clear,
+        )
+        contacts_id, pinterest_id = bound.contacts_connection_id, bound.pinterest_connection_id
+    typer.echo(
+        f"flow {flow}: CRM connection {contacts_id or '(the only one)'}, "
+        f"Pinterest connection {pinterest_id or '(any)'}"
+    )
 
 
 @app.command("webhook-secret")

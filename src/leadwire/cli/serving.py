@@ -8,7 +8,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 
-def _limit_malloc_arenas(arenas: int = 2) -> None:
+def limit_malloc_arenas(arenas: int = 2) -> None:
     """Cap glibc's malloc arenas before any thread starts.
 
     glibc gives each busy thread an arena of its own; with a pool of worker threads that is
@@ -25,7 +25,7 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 def serve(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> None:
     """Serve `app` until interrupted."""
-    _limit_malloc_arenas()
+    limit_malloc_arenas()
     config = uvicorn.Config(
         app,
         host=host,

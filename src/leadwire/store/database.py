@@ -19,6 +19,9 @@ def _sqlite_pragmas(synchronous: str) -> Any:
         level = dbapi_conn.isolation_level
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # Set before the first table exists (a no-op afterwards): pruned pages can then go back
+        # to the file system with `PRAGMA incremental_vacuum`, without a full VACUUM.
+        cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
         # Writers queue for the lock instead of failing at once under concurrent requests.

@@ -77,6 +77,13 @@ class ContactsConfig(BaseModel):
     auth: ContactsAuth = ContactsAuth.API_KEY
     client_id: str | None = Field(default=None, description="OAuth only: the app's id.")
     api_version: str = CONTACTS_API_VERSION
+    idempotency_keys: bool = Field(
+        default=False,
+        description=(
+            "The CRM honours `Idempotency-Key` (the embedded CRM does). Otherwise tasks and "
+            "notes are looked up by their marker before being created again."
+        ),
+    )
 
     @property
     def token_url(self) -> str:

@@ -169,6 +169,25 @@ def list_flows(session: Session) -> list[FlowSummary]:
     ]
 
 
+def bind_connections(
+    session: Session,
+    ref: str,
+    *,
+    contacts_connection_id: str | None = None,
+    pinterest_connection_id: str | None = None,
+    clear: bool = False,
+) -> FlowRow:
+    """Bind a flow to the CRM connection it writes to and the Pinterest one it takes leads
+    from (each left as is when None, unless `clear`: then None means "the only one")."""
+    row = find_flow(session, ref, for_update=True)
+    if contacts_connection_id is not None or clear:
+        row.contacts_connection_id = contacts_connection_id
+    if pinterest_connection_id is not None or clear:
+        row.pinterest_connection_id = pinterest_connection_id
+    session.flush()
+    return row
+
+
 def webhook_secret(row: FlowRow, sealer: Sealer) -> str:
     """Return the flow's webhook signing secret (shown to the user to check signatures with)."""
     return sealer.open(row.webhook_secret, row.webhook_secret_owner).decode()

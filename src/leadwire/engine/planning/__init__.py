@@ -18,7 +18,7 @@ from leadwire.engine.planning.plan import (
     idempotency_key,
 )
 from leadwire.engine.planning.planner import LOCATION_PLACEHOLDER, plan
-from leadwire.engine.planning.samples import read_lead, sample_lead
+from leadwire.engine.planning.samples import lead_data, read_lead, sample_lead
 from leadwire.engine.planning.scope import PinterestContext
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Wait",
     "WebhookCall",
     "idempotency_key",
+    "lead_data",
     "plan",
     "read_lead",
     "sample_lead",

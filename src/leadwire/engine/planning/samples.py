@@ -157,6 +157,38 @@ SAMPLE_LEAD: dict[str, Any] = {
 }
 
 
+def lead_data(lead: Lead, context: PinterestContext | None = None) -> dict[str, Any]:
+    """Return `lead` in the lead-file format `read_lead` reads (how runs store their lead)."""
+    data: dict[str, Any] = {
+        "lead_id": lead.lead_id,
+        "ad_account_id": lead.ad_account_id,
+        "lead_form_id": lead.lead_form_id,
+        "created_time": lead.created_time.astimezone(UTC).isoformat(),
+        "ad_id": lead.ad_id,
+        "campaign_id": lead.campaign_id,
+        "ad_group_id": lead.ad_group_id,
+        "is_test": lead.is_test,
+        "answers": [
+            {
+                "question_type": a.question_type.value,
+                "question_label": a.label,
+                "custom_question_field_type": None if a.field_type is None else a.field_type.value,
+                "answer": list(a.values) if a.field_type is FieldType.CHECKBOX else a.value,
+            }
+            for a in lead.answers
+        ],
+    }
+    if context is not None:
+        data["context"] = {
+            "ad_account": context.ad_account,
+            "campaign": context.campaign,
+            "ad_group": context.ad_group,
+            "ad": context.ad,
+            "form": context.form,
+        }
+    return data
+
+
 def sample_lead() -> tuple[Lead, PinterestContext]:
     """Return the built-in sample lead (fictional: example.com, a 555-01xx number)."""
     return read_lead(SAMPLE_LEAD)

@@ -79,12 +79,22 @@ class StepResult:
 class StepExecutor(Protocol):
     """Turns a lead's payload into its calls and performs them.
 
+    `prepare` fetches once per run what planning needs from outside (the lead's Pinterest
+    context, the time the run started): the runtime checkpoints its answer and hands the same
+    answer to every `plan` of the run, so re-planning after a crash or a retry gives the same
+    calls. It should degrade rather than fail (a missing ad name is no reason to hold a lead);
+    an exception sends the run to the inbox.
+
     `execute` must be idempotent: a call in flight when a worker dies is made again. It raises
     `leadwire.errors.RetryableError` (rescheduled, honouring `retry_after_s`) or `FatalError`
     (the run goes to the needs-attention inbox); any other exception is treated as fatal.
     """
 
-    def plan(self, payload: JsonObject) -> Sequence[StepCall]:
+    def prepare(self, payload: JsonObject) -> JsonObject:
+        """Return what planning needs besides the payload (JSON data; checkpointed)."""
+        ...
+
+    def plan(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:
         """Return the ordered calls a lead's payload asks for (raise `FatalError` if none can)."""
         ...
 

@@ -39,6 +39,8 @@ class LeadIn:
     flow_version: int
     location_id: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    # Kept on the run's row (not in the workflow) so runs can be found by it.
+    email: str | None = None
 
     @property
     def run_id(self) -> str:
@@ -103,6 +105,7 @@ class LeadIntake:
         seen: set[str] = set()
         fresh: list[LeadJob] = []
         duplicates: list[str] = []
+        emails: dict[str, str | None] = {}
         with self._engine.begin() as conn:
             for lead in batch:
                 run_id = lead.run_id
@@ -119,7 +122,8 @@ class LeadIntake:
                     duplicates.append(run_id)
                     continue
                 fresh.append(job)
-            insert_queued_runs(conn, fresh)
+                emails[run_id] = lead.email
+            insert_queued_runs(conn, fresh, emails)
         accepted = tuple(job.run_id for job in fresh)
         log.debug("intake.accepted count=%d duplicates=%d", len(accepted), len(duplicates))
         return IntakeReport(accepted, tuple(duplicates))

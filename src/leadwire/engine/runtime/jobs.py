@@ -76,7 +76,8 @@ class Progress:
     """Where a segment starts: the next call, what earlier calls bound, and the retry budget.
 
     `attempts` and `first_failure_ms` count the failures of the call at `next_index` so far;
-    `tries` counts the segments the run ran before this one.
+    `tries` counts the segments the run ran before this one; `prepared` is what the executor's
+    `prepare` answered in the run's first segment (None until then).
     """
 
     chain: str
@@ -87,6 +88,7 @@ class Progress:
     attempts: int = 0
     first_failure_ms: int | None = None
     tries: int = 0
+    prepared: JsonObject | None = None
 
     @property
     def expected_workflow_id(self) -> str:
@@ -108,12 +110,14 @@ class Progress:
             "attempts": self.attempts,
             "first_failure_ms": self.first_failure_ms,
             "tries": self.tries,
+            "prepared": self.prepared,
         }
 
     @classmethod
     def from_wire(cls, data: JsonObject) -> Progress:
         """Read a progress written by `to_wire`."""
         first = data.get("first_failure_ms")
+        prepared = data.get("prepared")
         return cls(
             chain=str(data["chain"]),
             segment=int(data.get("segment", 0)),
@@ -123,6 +127,7 @@ class Progress:
             attempts=int(data.get("attempts", 0)),
             first_failure_ms=int(first) if first is not None else None,
             tries=int(data.get("tries", 0)),
+            prepared=dict(prepared) if isinstance(prepared, dict) else None,
         )
 
 

@@ -68,8 +68,10 @@ def _upsert(
     conn.execute(statement, list(rows))
 
 
-def insert_queued_runs(conn: Connection, jobs: Sequence[LeadJob]) -> None:
-    """Record runs just accepted, in the caller's (intake) transaction."""
+def insert_queued_runs(
+    conn: Connection, jobs: Sequence[LeadJob], emails: Mapping[str, str | None] | None = None
+) -> None:
+    """Record runs just accepted, in the caller's (intake) transaction; `emails` by run id."""
     if not jobs:
         return
     insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(RUNS)
@@ -77,6 +79,7 @@ def insert_queued_runs(conn: Connection, jobs: Sequence[LeadJob]) -> None:
         {
             "run_id": job.run_id,
             "lead_id": job.lead_id,
+            "email": (emails or {}).get(job.run_id),
             "flow_id": job.flow_id,
             "flow_version": job.flow_version,
             "location_id": job.location_id,

@@ -1,4 +1,4 @@
-"""The runtime's knobs, in one frozen object (each one a `Settings` field to be)."""
+"""The runtime's knobs, in one frozen object, filled from `Settings` (`LEADWIRE_ENGINE_*`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class RuntimeOptions:
     DBOS step (one checkpoint) — every call is idempotent, so a crash mid-step only repeats
     the group's calls. `executor_id` must be unique per worker process and stable across its
     restarts: a restarted worker recovers the workflows its previous life left pending.
+
+    The defaults here are the bare library's (tests and benchmarks build options directly);
+    a deployed process takes the settings' through `from_settings`.
     """
 
     database_url: str
@@ -51,10 +54,24 @@ class RuntimeOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> RuntimeOptions:
-        """Return the options for `settings`, with `overrides` for knobs it does not have yet."""
+        """Return the options `settings` ask for, with `overrides` (e.g. a test's) on top."""
         values: dict[str, object] = {
             "database_url": settings.app_url(),
             "intake_synchronous": settings.sqlite_synchronous,
+            "checkpoint_synchronous": settings.engine_checkpoint_synchronous,
+            "budget": RateBudget(
+                burst=settings.engine_crm_burst, interval_s=settings.engine_crm_interval_s
+            ),
+            "retry": RetryPolicy(
+                base_s=settings.engine_retry_base_s,
+                cap_s=settings.engine_retry_cap_s,
+                window_s=settings.engine_retry_window_s,
+            ),
+            "calls_per_step": settings.engine_calls_per_step,
+            "worker_concurrency": settings.engine_worker_concurrency,
+            "polling_interval_s": settings.engine_polling_interval_s,
+            "executor_id": settings.executor_id(),
+            "pool_size": settings.engine_pool_size,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ def _sqlite_creator(path: str, synchronous: str) -> Any:
         conn = sqlite3.connect(
             path, timeout=30.0, check_same_thread=False, isolation_level="IMMEDIATE"
         )
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # before the first table (see store)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")

@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 WORKFLOW_NAME = "leadwire.lead_segment"
 STEP_NAME = "crm-calls"
+PREPARE_STEP_NAME = "prepare"
 PLAN_STEP_ID = "plan"
+PREPARE_STEP_ID = "prepare"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,21 +146,51 @@ def lead_segment(job: dict[str, Any], progress: dict[str, Any]) -> dict[str, Any
     return run_segment(_current(), LeadJob.from_wire(job), Progress.from_wire(progress))
 
 
-def _plan(ctx: SegmentContext, job: LeadJob, start: int) -> Sequence[StepCall] | CallRecord:
+def _prepare(payload: dict[str, Any]) -> dict[str, Any]:
+    """The DBOS step: ask the executor for what planning needs; never raises."""
     try:
-        return list(ctx.executor.plan(job.payload))
+        return {"prepared": _current().executor.prepare(payload)}
     except Exception as exc:
-        # Planning is a pure function of the payload: replaying it cannot help by itself.
-        return CallRecord(
-            index=start,
-            step_id=PLAN_STEP_ID,
-            summary="plan the lead's calls",
-            outcome=CallOutcome.FATAL,
-            started_ms=job.received_ms,
-            duration_ms=0,
-            error_type=type(exc).__name__,
-            error_message=str(exc) or type(exc).__name__,
-        )
+        log.exception("run.prepare_failed")
+        return {"error_type": type(exc).__name__, "error_message": str(exc) or type(exc).__name__}
+
+
+def _prepared(
+    job: LeadJob, progress: Progress
+) -> tuple[dict[str, Any], None] | tuple[None, CallRecord]:
+    """Return the run's prepared data, fetching it (a checkpointed step) in its first segment."""
+    if progress.prepared is not None:
+        return progress.prepared, None
+    out = DBOS.run_step({"name": PREPARE_STEP_NAME}, _prepare, job.payload)
+    if "prepared" in out:
+        return dict(out["prepared"]), None
+    return None, _failed_before_calls(job, progress.next_index, PREPARE_STEP_ID, out)
+
+
+def _failed_before_calls(
+    job: LeadJob, start: int, step_id: str, error: dict[str, Any]
+) -> CallRecord:
+    return CallRecord(
+        index=start,
+        step_id=step_id,
+        summary=f"{step_id} the lead's calls",
+        outcome=CallOutcome.FATAL,
+        started_ms=job.received_ms,
+        duration_ms=0,
+        error_type=str(error["error_type"]),
+        error_message=str(error["error_message"]),
+    )
+
+
+def _plan(
+    ctx: SegmentContext, job: LeadJob, prepared: dict[str, Any], start: int
+) -> Sequence[StepCall] | CallRecord:
+    try:
+        return list(ctx.executor.plan(job.payload, prepared))
+    except Exception as exc:
+        # Planning is a pure function of the payload and the prepared data: replaying it
+        # cannot help by itself.
+        return _failed_before_calls(job, start, PLAN_STEP_ID, _error(exc))
 
 
 def run_segment(ctx: SegmentContext, job: LeadJob, progress: Progress) -> dict[str, Any]:
@@ -167,7 +199,10 @@ def run_segment(ctx: SegmentContext, job: LeadJob, progress: Progress) -> dict[s
     if own_id != progress.expected_workflow_id:
         # A fork made by a replay: it runs with the failed segment's inputs, and a fresh budget.
         progress = progress.for_replay(own_id)
-    planned = _plan(ctx, job, progress.next_index)
+    prepared, unprepared = _prepared(job, progress)
+    if prepared is not None:
+        progress = replace(progress, prepared=prepared)
+    planned = unprepared or _plan(ctx, job, prepared or {}, progress.next_index)
     records: list[CallRecord] = []
     failure: CallRecord | None = None
     pause_s: float | None = None
@@ -280,6 +315,7 @@ def _end_segment(ctx: SegmentContext, job: LeadJob, progress: Progress, done: _D
                 attempts=attempts,
                 first_failure_ms=first_ms,
                 tries=progress.tries + 1,
+                prepared=progress.prepared,
             )
             _enqueue_following(ctx, job, following, delay)
             end = SegmentEnd(status=RunStatus.RETRYING, next_attempt_ms=next_ms, **common, **failed)

@@ -6,6 +6,8 @@ Each noun has its module here; importing this package registers all of them on `
 from leadwire.store.models.base import AppBase
 from leadwire.store.models.connections import ConnectionRow  # noqa: F401
 from leadwire.store.models.flows import FlowRow, FlowVersionRow  # noqa: F401
+from leadwire.store.models.hooks import PinterestHookRow  # noqa: F401
+from leadwire.store.models.polling import PollCursorRow  # noqa: F401
 from leadwire.store.models.runs import RunRow  # noqa: F401
 
 __all__ = ["AppBase"]

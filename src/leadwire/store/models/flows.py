@@ -27,6 +27,9 @@ class FlowRow(AppBase):
     draft: Mapped[dict[str, Any]]
     webhook_secret: Mapped[bytes] = mapped_column(LargeBinary)
     webhook_secret_key_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Where the flow's leads come from and go: none means "the only one of its kind".
+    pinterest_connection_id: Mapped[str | None] = mapped_column(String(24))
+    contacts_connection_id: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

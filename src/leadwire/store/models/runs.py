@@ -51,10 +51,14 @@ class RunRow(AppBase):
     __table_args__ = (
         Index("ix_lw_runs_flow", "flow_id", "flow_version"),
         Index("ix_lw_runs_status_updated", "status", "updated_at"),
+        # The runs list: newest first, keyset-paged on (received_at, run_id).
+        Index("ix_lw_runs_received", "received_at", "run_id"),
     )
 
     run_id: Mapped[str] = mapped_column(String(400), primary_key=True)
     lead_id: Mapped[str] = mapped_column(String(128), index=True)
+    # The lead's e-mail as the flow would write it (trimmed, lower-case), for search.
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
     flow_id: Mapped[str] = mapped_column(String(128))
     flow_version: Mapped[int] = mapped_column(Integer)
     location_id: Mapped[str] = mapped_column(String(64))

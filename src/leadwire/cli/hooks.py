@@ -1,0 +1,177 @@
+"""`leadwire hooks`: the receiving URLs Pinterest delivers leads to — add, list, remove.
+
+A hook is `POST /hooks/pinterest/{secret}` with the delivery key of the Pinterest webhook
+subscription that posts to it. The URL is printed once, when the hook is added: its secret is
+kept only as a hash. The delivery key never comes from the command line (it would stay in
+shell history): from a file or an environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from leadwire.engine.connections import ConnectionKind, load_connection
+from leadwire.engine.secrets import open_keyring
+from leadwire.engine.sources import HOOK_PATH, create_hook, list_hooks, remove_hook
+from leadwire.errors import BadRequestError, DecodeError, NotFoundError
+from leadwire.settings import Settings
+from leadwire.store.app import open_app_store
+
+app = typer.Typer(
+    help="Receiving URLs of Pinterest lead deliveries (the secret is shown once, when added).",
+    no_args_is_help=True,
+)
+
+
+def _console() -> Console:
+    # Built per command, so COLUMNS set by the caller (or a test runner) is honoured.
+    return Console()
+
+
+def receiver_url(settings: Settings) -> str:
+    """Return the base URL Pinterest reaches the receiver at."""
+    if settings.engine_public_url:
+        return settings.engine_public_url.rstrip("/")
+    return f"http://{settings.host}:{settings.engine_port}"
+
+
+def hook_url(settings: Settings, secret: str) -> str:
+    """Return the URL of the hook with URL secret `secret`."""
+    return receiver_url(settings) + HOOK_PATH.format(secret=secret)
+
+
+def _delivery_key(key_file: Path | None, key_env: str | None) -> str:
+    if (key_file is None) == (key_env is None):
+        raise typer.BadParameter("give exactly one of --delivery-key-file and --delivery-key-env")
+    if key_file is not None:
+        try:
+            key = key_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(f"cannot read {key_file}: {exc}") from None
+    else:
+        assert key_env is not None
+        key = os.environ.get(key_env, "").strip()
+        if not key:
+            raise typer.BadParameter(f"${key_env} is not set or empty")
+    return key
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A unique name for the hook.")],
+    delivery_key_file: Annotated[
+        Path | None,
+        typer.Option(help="A file holding the subscription's cryptographic_key (base64)."),
+    ] = None,
+    delivery_key_env: Annotated[
+        str | None,
+        typer.Option(help="An environment variable holding the cryptographic_key."),
+    ] = None,
+    pinterest: Annotated[
+        str | None,
+        typer.Option(help="The Pinterest connection (name or id) whose subscription posts here."),
+    ] = None,
+    subscription_id: Annotated[
+        str | None, typer.Option(help="Pinterest's id of the webhook subscription.")
+    ] = None,
+) -> None:
+    """Add a hook and print its URL (shown this once) to give Pinterest's subscription."""
+    key = _delivery_key(delivery_key_file, delivery_key_env)
+    settings: Settings = ctx.obj
+    store = open_app_store(settings)
+    try:
+        connection_id = None
+        if pinterest is not None:
+            try:
+                connection = load_connection(store, pinterest)
+            except NotFoundError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--pinterest") from None
+            if connection.kind is not ConnectionKind.PINTEREST:
+                message = f"{pinterest!r} is a {connection.kind.value} connection, not Pinterest"
+                raise typer.BadParameter(message, param_hint="--pinterest")
+            connection_id = connection.id
+        with store.sessions() as session:
+            try:
+                hook, secret = create_hook(
+                    session,
+                    open_keyring(settings),
+                    name=name,
+                    delivery_key=key,
+                    pinterest_connection_id=connection_id,
+                    subscription_id=subscription_id,
+                )
+            except (DecodeError, BadRequestError) as exc:
+                raise typer.BadParameter(str(exc)) from None
+            session.commit()
+    finally:
+        store.engine.dispose()
+    typer.echo(f"added hook {hook.name} ({hook.id}); its URL, shown only now:")
+    typer.echo(hook_url(settings, secret))
+
+
+@app.command("list")
+def list_all(ctx: typer.Context) -> None:
+    """List hooks: name, id, Pinterest connection, subscription, last delivery (never the URL)."""
+    settings: Settings = ctx.obj
+    store = open_app_store(settings)
+    try:
+        with store.read_sessions() as session:
+            hooks = list_hooks(session)
+    finally:
+        store.engine.dispose()
+    console = _console()
+    if not hooks:
+        console.print("no hooks: add one with `leadwire hooks add NAME --delivery-key-file F`")
+        return
+    table = Table()
+    for header in (
+        "name",
+        "id",
+        "pinterest connection",
+        "subscription",
+        "created",
+        "last delivery",
+    ):
+        table.add_column(header, overflow="fold")
+    for hook in hooks:
+        last = f"{hook.last_delivery_at:%Y-%m-%d %H:%M}Z" if hook.last_delivery_at else "never"
+        cells = (
+            hook.name,
+            hook.id,
+            hook.pinterest_connection_id or "any",
+            hook.subscription_id or "",
+            f"{hook.created_at:%Y-%m-%d %H:%M}Z",
+            last,
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The hook's name or id.")],
+) -> None:
+    """Remove a hook: deliveries to its URL are refused (404) within seconds."""
+    settings: Settings = ctx.obj
+    store = open_app_store(settings)
+    try:
+        with store.sessions() as session:
+            try:
+                hook = remove_hook(session, name)
+            except NotFoundError as exc:
+                raise typer.BadParameter(str(exc)) from None
+            session.commit()
+    finally:
+        store.engine.dispose()
+    typer.echo(f"removed hook {hook.name} ({hook.id})")
+    if hook.subscription_id:
+        typer.echo(f"delete Pinterest's subscription {hook.subscription_id} too, or its leads 404")

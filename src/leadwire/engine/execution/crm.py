@@ -1,0 +1,182 @@
+"""Making a plan's CRM calls: one client per contacts connection, each call idempotent.
+
+- The upsert is idempotent by nature; its answer binds `contact_id` and `contact_new`.
+- Every call carries its plan's `Idempotency-Key` (the embedded CRM honours it).
+- On a CRM that does not honour keys, a task or note is looked up by its marker before being
+  created, so a retried step never makes a second one.
+- A duplicate refusal of the upsert names the contact it matched: that is the lead's contact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, cast
+
+import httpx
+
+from leadwire.connectors.contacts.client import ContactsClient
+from leadwire.connectors.contacts.errors import DuplicateContactError
+from leadwire.connectors.contacts.oauth import ContactsEndpoints
+from leadwire.connectors.contacts.ratelimits import RateBudget
+from leadwire.connectors.contacts.wire.notes import NewNote
+from leadwire.connectors.contacts.wire.tasks import NewTask
+from leadwire.engine.connections.model import ContactsConfig
+from leadwire.engine.connections.records import load_connection
+from leadwire.engine.execution.auth import ConnectionAuth
+from leadwire.engine.planning import CrmCall
+from leadwire.engine.runtime import RateObservation, StepResult
+from leadwire.engine.secrets import KeyRing
+from leadwire.errors import DecodeError, FatalError
+from leadwire.store.app import AppStore
+
+CONTACT_ID = "contact_id"
+CONTACT_NEW = "contact_new"
+_ENSURED = {"create-task": "task", "create-note": "note"}
+
+
+def _observation(budget: RateBudget | None) -> RateObservation | None:
+    if budget is None:
+        return None
+    return RateObservation(
+        burst_max=budget.burst_limit,
+        burst_remaining=budget.burst_remaining,
+        interval_ms=budget.interval_ms,
+        daily_remaining=budget.daily_remaining,
+    )
+
+
+class CrmClients:
+    """A `ContactsClient` per contacts connection, opened on first use; thread-safe."""
+
+    def __init__(
+        self,
+        store: AppStore,
+        ring: KeyRing,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._store = store
+        self._ring = ring
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._open: dict[str, tuple[ContactsClient, ContactsConfig, ConnectionAuth]] = {}
+
+    def get(self, connection_id: str) -> tuple[ContactsClient, ContactsConfig]:
+        """Return the client of a contacts connection and its settings."""
+        with self._lock:
+            found = self._open.get(connection_id)
+            if found is None:
+                connection = load_connection(self._store, connection_id)
+                config = connection.config
+                if not isinstance(config, ContactsConfig):
+                    raise FatalError(f"connection {connection.name!r} is not a CRM connection")
+                auth = ConnectionAuth(self._store, self._ring, connection_id)
+                client = ContactsClient(
+                    auth,
+                    config.location_id,
+                    endpoints=ContactsEndpoints(api_base_url=config.base_url),
+                    transport=self._transport,
+                )
+                found = (client, config, auth)
+                self._open[connection_id] = found
+            return found[0], found[1]
+
+    def close(self) -> None:
+        """Close every client."""
+        with self._lock:
+            for client, _config, auth in self._open.values():
+                client.close()
+                auth.close()
+            self._open.clear()
+
+    def send(self, connection_id: str, call: CrmCall, bindings: Mapping[str, str]) -> StepResult:
+        """Make one planned CRM call (raising the connector's classified errors)."""
+        if call.only_if_new_contact and bindings.get(CONTACT_NEW) != "true":
+            return StepResult(summary=f"{call.operation_id}: skipped, the contact existed")
+        if call.needs_contact_id:
+            contact_id = bindings.get(CONTACT_ID)
+            if not contact_id:
+                raise FatalError(
+                    f"{call.id}: no contact id; the flow has no upsert-contact step before it"
+                )
+            call = call.resolved(contact_id)
+        client, config = self.get(connection_id)
+        kind = _ENSURED.get(call.operation_id)
+        if kind is not None and not config.idempotency_keys:
+            return _ensure(client, call, kind)
+        body = cast(dict[str, Any] | None, call.body)
+        try:
+            response = client.session.call(
+                call.method,
+                call.path,
+                call.operation_id,
+                params=dict(call.query),
+                body=body,
+                headers={"Idempotency-Key": call.idempotency_key},
+            )
+        except DuplicateContactError as exc:
+            if not call.gives_contact_id:
+                raise
+            return StepResult(
+                outputs={CONTACT_ID: exc.contact_id, CONTACT_NEW: "false"},
+                crm_ids={"contact": exc.contact_id},
+                summary=f"{call.operation_id}: matched existing contact by {exc.matching_field}",
+                rate=_observation(client.last_budget),
+            )
+        return _result(call, response)
+
+
+def _json(response: httpx.Response, call: CrmCall) -> dict[str, Any]:
+    if not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError:
+        raise DecodeError(f"{call.operation_id}: the CRM's answer is not JSON") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _result(call: CrmCall, response: httpx.Response) -> StepResult:
+    data = _json(response, call)
+    outputs: dict[str, str] = {}
+    crm_ids: dict[str, str] = {}
+    summary = f"{call.operation_id}: {response.status_code}"
+    if call.gives_contact_id:
+        contact = data.get("contact")
+        if not isinstance(contact, dict) or not contact.get("id"):
+            raise DecodeError(f"{call.operation_id}: the answer names no contact id")
+        new = data.get("new") is True
+        outputs = {CONTACT_ID: str(contact["id"]), CONTACT_NEW: "true" if new else "false"}
+        crm_ids["contact"] = str(contact["id"])
+        summary = f"{call.operation_id}: {'created' if new else 'updated'} contact"
+    for kind in ("task", "note"):
+        item = data.get(kind)
+        if isinstance(item, dict) and item.get("id"):
+            crm_ids[f"{kind}:{call.step_id}"] = str(item["id"])
+    return StepResult(
+        outputs=outputs,
+        crm_ids=crm_ids,
+        summary=summary,
+        rate=RateObservation.from_headers(response.headers),
+    )
+
+
+def _ensure(client: ContactsClient, call: CrmCall, kind: str) -> StepResult:
+    """Create a task or note once per marker, on a CRM without idempotency keys."""
+    contact_id = call.path.split("/")[2]
+    marker = call.idempotency_key
+    try:
+        if kind == "task":
+            task = client.ensure_task(contact_id, NewTask.model_validate(call.body), marker)
+            item_id, created = task.item.id, task.created
+        else:
+            note = client.ensure_note(contact_id, NewNote.model_validate(call.body), marker)
+            item_id, created = note.item.id, note.created
+    except ValueError as exc:  # the planned body does not fit the DTO: a defect, not a retry
+        raise FatalError(f"{call.operation_id}: {exc}") from None
+    return StepResult(
+        crm_ids={f"{kind}:{call.step_id}": str(item_id)},
+        summary=f"{call.operation_id}: {'created' if created else 'found existing'} {kind}",
+        rate=_observation(client.last_budget),
+    )

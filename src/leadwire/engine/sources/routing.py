@@ -1,0 +1,240 @@
+"""Which flows a lead runs through: the latest published version of every flow it triggers.
+
+A flow's trigger says which leads (ad account, forms, test leads); the flow's bindings say
+which Pinterest connection's leads it takes (none: any) and which CRM connection it writes to
+(none: the only one there is). The table of live flows is cached for a few seconds: intake reads
+it for every lead, and publishing a new version must still take effect promptly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from leadwire.connectors.pinterest.leads import Lead, QuestionType
+from leadwire.engine.connections.model import ConnectionKind, ContactsConfig
+from leadwire.engine.flows.document import FlowDocument
+from leadwire.engine.flows.triggers import PinterestLeadTrigger
+from leadwire.engine.planning.samples import lead_data
+from leadwire.engine.runtime import LeadIn
+from leadwire.store.models.connections import ConnectionRow
+from leadwire.store.models.flows import FlowRow, FlowVersionRow
+from leadwire.store.models.runs import RunRow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL_S = 2.0
+
+
+class RoutingError(RuntimeError):
+    """A flow the lead triggers cannot run: its CRM connection is missing or ambiguous."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFlow:
+    """A flow's latest published version, with where its leads go."""
+
+    flow_id: str
+    name: str
+    version: int
+    trigger: PinterestLeadTrigger
+    pinterest_connection_id: str | None
+    contacts_connection_id: str | None
+    location_id: str | None
+    problem: str | None = None
+
+    def takes(self, lead: Lead, pinterest_connection_id: str | None) -> bool:
+        """Return whether this flow runs for `lead` arriving through that connection."""
+        if self.pinterest_connection_id is not None and (
+            pinterest_connection_id is not None
+            and self.pinterest_connection_id != pinterest_connection_id
+        ):
+            return False
+        return self.trigger.matches(lead)
+
+
+def email_of(lead: Lead) -> str | None:
+    """Return the lead's e-mail as runs are searched by it (trimmed, lower-case), if any."""
+    answer = lead.answer(QuestionType.EMAIL)
+    email = answer.value.strip().lower() if answer is not None else ""
+    return email[:320] or None
+
+
+def run_payload(
+    lead: Lead, flow: LiveFlow, pinterest_connection_id: str | None = None
+) -> dict[str, Any]:
+    """Return what a run of `flow` for `lead` carries: the lead and where it goes.
+
+    The Pinterest connection (to look up the ad's names with) is the flow's, else the one the
+    lead came through.
+    """
+    return {
+        "lead": lead_data(lead),
+        "flow_id": flow.flow_id,
+        "flow_version": flow.version,
+        "location_id": flow.location_id,
+        "contacts_connection_id": flow.contacts_connection_id,
+        "pinterest_connection_id": flow.pinterest_connection_id or pinterest_connection_id,
+    }
+
+
+def load_live_flows(session: Session) -> list[LiveFlow]:
+    """Return every flow whose latest published version starts on new Pinterest leads."""
+    latest = (
+        select(FlowVersionRow.flow_id, func.max(FlowVersionRow.version).label("version"))
+        .group_by(FlowVersionRow.flow_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(FlowRow, FlowVersionRow)
+        .join(latest, latest.c.flow_id == FlowRow.id)
+        .join(
+            FlowVersionRow,
+            (FlowVersionRow.flow_id == latest.c.flow_id)
+            & (FlowVersionRow.version == latest.c.version),
+        )
+        .order_by(FlowRow.name)
+    ).all()
+    contacts = session.scalars(
+        select(ConnectionRow).where(ConnectionRow.kind == ConnectionKind.CONTACTS.value)
+    ).all()
+    by_id = {row.id: row for row in contacts}
+    live: list[LiveFlow] = []
+    for flow, version in rows:
+        trigger = FlowDocument.model_validate(version.document).trigger
+        if not isinstance(trigger, PinterestLeadTrigger):
+            continue
+        connection_id, problem = _contacts_connection(flow, by_id)
+        location = None
+        if connection_id is not None:
+            location = ContactsConfig.model_validate(by_id[connection_id].config).location_id
+        live.append(
+            LiveFlow(
+                flow_id=flow.id,
+                name=flow.name,
+                version=version.version,
+                trigger=trigger,
+                pinterest_connection_id=flow.pinterest_connection_id,
+                contacts_connection_id=connection_id,
+                location_id=location,
+                problem=problem,
+            )
+        )
+    return live
+
+
+def _contacts_connection(
+    flow: FlowRow, connections: dict[str, ConnectionRow]
+) -> tuple[str | None, str | None]:
+    if flow.contacts_connection_id is not None:
+        if flow.contacts_connection_id in connections:
+            return flow.contacts_connection_id, None
+        return None, (
+            f"flow {flow.name!r} writes to CRM connection {flow.contacts_connection_id!r}, "
+            "which does not exist"
+        )
+    if len(connections) == 1:
+        return next(iter(connections)), None
+    if not connections:
+        return None, f"flow {flow.name!r} has no CRM connection: add one (leadwire connections)"
+    return None, (
+        f"flow {flow.name!r} names no CRM connection and there are {len(connections)}: "
+        f"bind one with `leadwire flows connect {flow.name} --contacts NAME`"
+    )
+
+
+_LOOKUP_CHUNK = 500
+
+
+def already_run(session: Session, runs: Sequence[LeadIn]) -> set[tuple[str, str]]:
+    """Return the (lead id, flow id) pairs of `runs` that some version of the flow has run.
+
+    A lead runs once per flow, not once per version: a delivery retried after the flow was
+    republished must not run the lead again (its task and note would land twice). Re-running
+    a lead through a newer version is a deliberate replay.
+    """
+    lead_ids = sorted({run.lead_id for run in runs})
+    found: set[tuple[str, str]] = set()
+    for i in range(0, len(lead_ids), _LOOKUP_CHUNK):
+        chunk = lead_ids[i : i + _LOOKUP_CHUNK]
+        rows = session.execute(
+            select(RunRow.lead_id, RunRow.flow_id).where(RunRow.lead_id.in_(chunk)).distinct()
+        )
+        found.update((lead_id, flow_id) for lead_id, flow_id in rows)
+    return found
+
+
+class FlowRoutes:
+    """The live flows, re-read at most every `ttl_s`; thread-safe."""
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        *,
+        ttl_s: float = DEFAULT_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = session_factory
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._flows: list[LiveFlow] = []
+        self._read_at: float | None = None
+
+    def live(self) -> list[LiveFlow]:
+        """Return the live flows, reading them again if the cached table is too old."""
+        with self._lock:
+            now = self._clock()
+            if self._read_at is None or now - self._read_at >= self._ttl_s:
+                with self._sessions() as session:
+                    self._flows = load_live_flows(session)
+                self._read_at = now
+            return self._flows
+
+    def forget(self) -> None:
+        """Drop the cached table (after publishing, binding or connecting)."""
+        with self._lock:
+            self._read_at = None
+
+    def runs_for(
+        self, lead: Lead, pinterest_connection_id: str | None = None, *, skip_run: bool = True
+    ) -> list[LeadIn]:
+        """Return a run per live flow `lead` triggers; `RoutingError` if one of them cannot run.
+
+        Raising (rather than skipping that flow) keeps the lead unacknowledged, so Pinterest
+        delivers it again once the flow is fixed; the flows that could run are not lost either,
+        since a second delivery of a lead starts nothing twice. With `skip_run`, flows that
+        already ran the lead under an earlier version are left out (see `already_run`).
+        """
+        runs: list[LeadIn] = []
+        for flow in self.live():
+            if not flow.takes(lead, pinterest_connection_id):
+                continue
+            if flow.problem is not None or flow.location_id is None:
+                raise RoutingError(flow.problem or f"flow {flow.name!r} has no CRM location")
+            runs.append(
+                LeadIn(
+                    lead_id=lead.lead_id,
+                    flow_id=flow.flow_id,
+                    flow_version=flow.version,
+                    location_id=flow.location_id,
+                    payload=run_payload(lead, flow, pinterest_connection_id),
+                    email=email_of(lead),
+                )
+            )
+        if skip_run and runs:
+            done = self.already_run(runs)
+            runs = [run for run in runs if (run.lead_id, run.flow_id) not in done]
+        return runs
+
+    def already_run(self, runs: Sequence[LeadIn]) -> set[tuple[str, str]]:
+        """Return the (lead id, flow id) pairs of `runs` some version already ran."""
+        with self._sessions() as session:
+            return already_run(session, runs)

@@ -1,0 +1,59 @@
+"""Build the engine's web app: the Pinterest receiver and the runs / inbox JSON API.
+
+Routes: `POST /hooks/pinterest/{secret}` (receiver.py), `/api/runs`, `/api/health`
+(api_runs.py), `/api/inbox` (api_inbox.py) — every `/api/*` route behind the bearer token —
+and `GET /healthz`, an unauthenticated liveness probe for load balancers that says nothing
+but whether the database answers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from leadwire.web import api_inbox, api_runs, receiver
+from leadwire.web.errors import HANDLERS, error_body, trace_id
+from leadwire.web.gate import MAX_BODY_BYTES, WebGate
+from leadwire.web.services import WebServices
+
+log = logging.getLogger(__name__)
+
+
+def _ping(services: WebServices) -> None:
+    with services.store.read_sessions() as session:
+        session.execute(text("SELECT 1"))
+
+
+def create_app(services: WebServices) -> FastAPI:
+    """Return the receiver and JSON API on `services` (the caller opens and closes them)."""
+    app = FastAPI(
+        title="leadwire engine (receiver and API)",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+        exception_handlers=dict(HANDLERS),  # type: ignore[arg-type]
+    )
+    app.state.services = services
+    app.state.hooks = services.hooks
+    app.state.receiver = receiver.Receiver(services.hooks, services.routes, services.group)
+    app.include_router(receiver.router)
+    app.include_router(api_runs.router)
+    app.include_router(api_inbox.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            await run_in_threadpool(_ping, services)
+        except Exception as exc:
+            log.error("web.unhealthy trace_id=%s reason=%s", trace_id(request), type(exc).__name__)
+            body = error_body("unavailable", "the database does not answer", trace_id(request))
+            return JSONResponse(body, 503)
+        return JSONResponse({"ok": True})
+
+    app.add_middleware(WebGate, max_body_bytes=MAX_BODY_BYTES)
+    return app

@@ -1,0 +1,183 @@
+"""The flow executor against the embedded CRM over a real socket: the three templates, once.
+
+No DBOS here: the test plays the runtime (prepare, plan, execute each step in order, carrying
+bindings), so it can also make every call twice — what a crash mid-step does — and check that
+nothing lands twice. The runtime's own tests cover the durable side.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from leadwire.engine.connections.model import ConnectionSecrets, ContactsConfig
+from leadwire.engine.connections.records import add_connection
+from leadwire.engine.execution import ActionStep, FlowExecutor, PlanNote
+from leadwire.engine.flows import store as flow_store
+from leadwire.engine.flows.library import load_template, template_names
+from leadwire.engine.planning import read_lead
+from leadwire.engine.planning.samples import SAMPLE_LEAD
+from leadwire.engine.runtime import StepResult
+from leadwire.engine.secrets import open_keyring
+from leadwire.engine.sources import FlowRoutes
+from leadwire.errors import FatalError
+from leadwire.settings import Settings
+from leadwire.store.app import AppStore
+from tests.engine.conftest import RuntimeTenant
+
+EMAIL = "ada.lovelace@example.com"
+
+
+@pytest.fixture
+def executor(app_store: AppStore, app_settings: Settings) -> Iterator[FlowExecutor]:
+    flow_executor = FlowExecutor(app_store, open_keyring(app_settings))
+    yield flow_executor
+    flow_executor.close()
+
+
+def _connect(app_store: AppStore, settings: Settings, tenant: RuntimeTenant, *, keys: bool) -> str:
+    ring = open_keyring(settings)
+    with app_store.sessions() as session:
+        connection = add_connection(
+            session,
+            ring,
+            name="crm",
+            config=ContactsConfig(
+                base_url=tenant.direct_url, location_id=tenant.location_id, idempotency_keys=keys
+            ),
+            values=ConnectionSecrets(api_key=tenant.key),
+        )
+        for name in template_names():
+            row = flow_store.create_flow(session, load_template(name), ring)
+            flow_store.publish(session, row.id)
+        session.commit()
+    return connection.id
+
+
+def _run(
+    executor: FlowExecutor, payload: dict[str, Any], *, twice: bool = False
+) -> tuple[list[StepResult], dict[str, str]]:
+    prepared = executor.prepare(payload)
+    bindings: dict[str, str] = {}
+    results = []
+    for step in executor.plan(payload, prepared):
+        result = executor.execute(step, bindings)
+        if twice:
+            again = executor.execute(step, bindings)
+            assert again.crm_ids == result.crm_ids
+        results.append(result)
+        bindings.update(result.outputs)
+    return results, bindings
+
+
+def _lead(lead_id: str, email: str) -> dict[str, Any]:
+    """The sample lead with its own id, e-mail and phone (the CRM is shared by the tests)."""
+    lead = dict(SAMPLE_LEAD)
+    lead.pop("context")
+    lead["lead_id"] = lead_id
+    phone = f"(512) 555-{random.randint(100, 199):04d}"
+    own = {"EMAIL": email, "PHONE_NUMBER": phone}
+    lead["answers"] = [
+        {**a, "answer": own[a["question_type"]]} if a["question_type"] in own else a
+        for a in lead["answers"]
+    ]
+    return lead
+
+
+@pytest.mark.parametrize("keys", [True, False], ids=["idempotency-keys", "look-ups"])
+def test_the_three_templates_land_once_however_often_each_call_is_made(
+    app_store: AppStore,
+    app_settings: Settings,
+    runtime_tenant: RuntimeTenant,
+    executor: FlowExecutor,
+    keys: bool,
+) -> None:
+    _connect(app_store, app_settings, runtime_tenant, keys=keys)
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
+    lead, _ = read_lead(_lead(str(random.randint(10**12, 10**13)), email))
+    runs = FlowRoutes(app_store.read_sessions).runs_for(lead)
+    assert len(runs) == 3
+    contact_ids = set()
+    for run in runs:
+        results, bindings = _run(executor, dict(run.payload), twice=True)
+        assert "planned" in results[0].summary
+        # The context could not be looked up (no Pinterest connection): the lead still lands.
+        contact_ids.add(bindings["contact_id"])
+    assert len(contact_ids) == 1
+    contacts, tags, tasks, notes = runtime_tenant.counts(email)
+    assert (contacts, tasks, notes) == (1, 1, 1)
+    # stage:lead (new contact), pinterest-lead, budget/room tags, hot + stage:qualified.
+    assert tags >= 5
+
+
+def test_a_stopped_plan_goes_to_the_inbox_with_its_reason(
+    app_store: AppStore,
+    app_settings: Settings,
+    runtime_tenant: RuntimeTenant,
+    executor: FlowExecutor,
+) -> None:
+    _connect(app_store, app_settings, runtime_tenant, keys=True)
+    lead, _ = read_lead(_lead("7000000000002", "ok@example.com"))
+    run = FlowRoutes(app_store.read_sessions).runs_for(lead)[0]
+    payload = dict(run.payload)
+    payload["flow_version"] = 99  # no such version: planning cannot even start
+    with pytest.raises(Exception, match="99"):
+        executor.plan(payload, executor.prepare(payload))
+    broken = {**payload, "lead": {"lead_id": "x"}}
+    with pytest.raises(FatalError, match="payload"):
+        executor.plan(broken, {"planned_at": "2026-01-01T00:00:00+00:00"})
+
+
+def test_steps_describe_calls_without_personal_data(
+    app_store: AppStore,
+    app_settings: Settings,
+    runtime_tenant: RuntimeTenant,
+    executor: FlowExecutor,
+) -> None:
+    _connect(app_store, app_settings, runtime_tenant, keys=True)
+    lead, _ = read_lead(_lead("7000000000003", "secret.person@example.com"))
+    for run in FlowRoutes(app_store.read_sessions).runs_for(lead):
+        payload: Mapping[str, Any] = run.payload
+        steps = executor.plan(dict(payload), executor.prepare(dict(payload)))
+        assert isinstance(steps[0], PlanNote)
+        for step in steps:
+            text = step.describe()
+            assert "secret.person" not in text
+            assert "Lovelace" not in text
+            if isinstance(step, ActionStep):
+                assert step.step_id == step.action.id
+
+
+def test_a_crm_that_refuses_the_key_is_fatal_and_says_so(
+    app_store: AppStore,
+    app_settings: Settings,
+    runtime_tenant: RuntimeTenant,
+) -> None:
+    ring = open_keyring(app_settings)
+    with app_store.sessions() as session:
+        add_connection(
+            session,
+            ring,
+            name="crm",
+            config=ContactsConfig(
+                base_url=runtime_tenant.direct_url, location_id=runtime_tenant.location_id
+            ),
+            values=ConnectionSecrets(api_key="wrong-key"),
+        )
+        row = flow_store.create_flow(session, load_template("new-lead-contact"), ring)
+        flow_store.publish(session, row.id)
+        session.commit()
+    lead, _ = read_lead(_lead("7000000000004", "nokey@example.com"))
+    run = FlowRoutes(app_store.read_sessions).runs_for(lead)[0]
+    executor = FlowExecutor(app_store, ring)
+    try:
+        with pytest.raises(FatalError) as caught:
+            _run(executor, dict(run.payload))
+    finally:
+        executor.close()
+    assert "wrong-key" not in str(caught.value)
+    assert "401" in str(caught.value) or "auth" in str(caught.value).lower()
