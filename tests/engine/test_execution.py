@@ -13,7 +13,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from leadwire.crm.models import Contact, ContactTag
 from leadwire.engine.connections.model import ConnectionSecrets, ContactsConfig
 from leadwire.engine.connections.records import add_connection
 from leadwire.engine.execution import ActionStep, FlowExecutor, PlanNote
@@ -181,3 +183,57 @@ def test_a_crm_that_refuses_the_key_is_fatal_and_says_so(
         executor.close()
     assert "wrong-key" not in str(caught.value)
     assert "401" in str(caught.value) or "auth" in str(caught.value).lower()
+
+
+def test_the_initial_stage_is_set_whichever_flow_creates_the_contact(
+    app_store: AppStore,
+    app_settings: Settings,
+    runtime_tenant: RuntimeTenant,
+    executor: FlowExecutor,
+) -> None:
+    # The flows of one lead run concurrently: here the tags flow creates the contact first,
+    # so the new-lead flow's upsert answers "new": false — the stage must still be set.
+    _connect(app_store, app_settings, runtime_tenant, keys=True)
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
+    lead, _ = read_lead(_lead(str(random.randint(10**12, 10**13)), email))
+    runs = FlowRoutes(app_store.read_sessions).runs_for(lead)
+    stage_runs = []
+    for run in reversed(runs):
+        results, _bindings = _run(executor, dict(run.payload))
+        stage_runs += [r.summary for r in results if "created for this lead" in r.summary]
+    assert stage_runs, "a later flow's upsert saw the contact this lead created"
+    with runtime_tenant.store.read_sessions() as session:
+        tags = set(
+            session.scalars(
+                select(ContactTag.tag)
+                .join(Contact, Contact.id == ContactTag.contact_id)
+                .where(Contact.email_lower == email)
+            )
+        )
+    assert "stage:lead" in tags
+
+
+def test_a_contact_that_was_there_before_the_lead_keeps_its_stage(
+    app_store: AppStore,
+    app_settings: Settings,
+    runtime_tenant: RuntimeTenant,
+    executor: FlowExecutor,
+) -> None:
+    _connect(app_store, app_settings, runtime_tenant, keys=True)
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
+    data = _lead(str(random.randint(10**12, 10**13)), email)
+    first, _ = read_lead(data)
+    for run in FlowRoutes(app_store.read_sessions).runs_for(first):
+        _run(executor, dict(run.payload))
+    # The same person, a later lead: the contact existed before it, so no initial stage again.
+    later = read_lead(
+        {
+            **data,
+            "lead_id": str(random.randint(10**12, 10**13)),
+            "created_time": "2099-01-01T00:00:00Z",
+        }
+    )[0]
+    for run in FlowRoutes(app_store.read_sessions).runs_for(later):
+        results, bindings = _run(executor, dict(run.payload))
+        assert bindings["contact_new"] == "false"
+        assert not any("created" in r.summary and "contact" in r.summary for r in results)

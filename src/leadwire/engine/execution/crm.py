@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 import httpx
@@ -90,8 +91,19 @@ class CrmClients:
                 auth.close()
             self._open.clear()
 
-    def send(self, connection_id: str, call: CrmCall, bindings: Mapping[str, str]) -> StepResult:
-        """Make one planned CRM call (raising the connector's classified errors)."""
+    def send(
+        self,
+        connection_id: str,
+        call: CrmCall,
+        bindings: Mapping[str, str],
+        *,
+        lead_created_at: datetime | None = None,
+    ) -> StepResult:
+        """Make one planned CRM call (raising the connector's classified errors).
+
+        The upsert's contact counts as new when the CRM says so, or when it was added after
+        `lead_created_at` (another flow's run of the same lead created it a moment ago).
+        """
         if call.only_if_new_contact and bindings.get(CONTACT_NEW) != "true":
             return StepResult(summary=f"{call.operation_id}: skipped, the contact existed")
         if call.needs_contact_id:
@@ -124,7 +136,7 @@ class CrmClients:
                 summary=f"{call.operation_id}: matched existing contact by {exc.matching_field}",
                 rate=_observation(client.last_budget),
             )
-        return _result(call, response)
+        return _result(call, response, lead_created_at)
 
 
 def _json(response: httpx.Response, call: CrmCall) -> dict[str, Any]:
@@ -137,7 +149,19 @@ def _json(response: httpx.Response, call: CrmCall) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _result(call: CrmCall, response: httpx.Response) -> StepResult:
+def _added_since(contact: dict[str, Any], moment: datetime | None) -> bool:
+    if moment is None or not isinstance(contact.get("dateAdded"), str):
+        return False
+    try:
+        added = datetime.fromisoformat(contact["dateAdded"].replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return added.tzinfo is not None and added >= moment
+
+
+def _result(
+    call: CrmCall, response: httpx.Response, lead_created_at: datetime | None = None
+) -> StepResult:
     data = _json(response, call)
     outputs: dict[str, str] = {}
     crm_ids: dict[str, str] = {}
@@ -146,10 +170,17 @@ def _result(call: CrmCall, response: httpx.Response) -> StepResult:
         contact = data.get("contact")
         if not isinstance(contact, dict) or not contact.get("id"):
             raise DecodeError(f"{call.operation_id}: the answer names no contact id")
-        new = data.get("new") is True
+        created = data.get("new") is True
+        new = created or _added_since(contact, lead_created_at)
         outputs = {CONTACT_ID: str(contact["id"]), CONTACT_NEW: "true" if new else "false"}
         crm_ids["contact"] = str(contact["id"])
-        summary = f"{call.operation_id}: {'created' if new else 'updated'} contact"
+        summary = f"{call.operation_id}: " + (
+            "created contact"
+            if created
+            else "updated contact (created for this lead)"
+            if new
+            else "updated contact"
+        )
     for kind in ("task", "note"):
         item = data.get(kind)
         if isinstance(item, dict) and item.get("id"):

@@ -90,6 +90,7 @@ class FlowExecutor:
                 contacts_connection_id=str(payload["contacts_connection_id"]),
                 flow_id=version.flow_id,
                 flow_version=version.version,
+                lead_created_at=lead.created_time,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise FatalError(f"the run's payload is not usable: {exc}") from None
@@ -113,7 +114,12 @@ class FlowExecutor:
             return StepResult(summary=f"wait {action.seconds} s", resume_after_s=action.seconds)
         target = call.target
         if isinstance(action, CrmCall):
-            return self.crm.send(target.contacts_connection_id, action, bindings)
+            return self.crm.send(
+                target.contacts_connection_id,
+                action,
+                bindings,
+                lead_created_at=target.lead_created_at,
+            )
         if isinstance(action, WebhookCall):
             if action.contact_id_at:
                 contact_id = bindings.get("contact_id")

@@ -8,6 +8,7 @@ planning decided: `plan` first (routes taken, values left out and why), then `fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from leadwire.engine.planning import Action, CrmCall, Outcome, Plan, WebhookCall
 
@@ -39,11 +40,18 @@ class EndEarly:
 
 @dataclass(frozen=True, slots=True)
 class RunTarget:
-    """Where a run's calls go: its CRM connection, and its flow version (webhook signing)."""
+    """Where a run's calls go: its CRM connection, and its flow version (webhook signing).
+
+    `lead_created_at` decides whether the upsert's contact is new *for this lead*: several
+    flows upsert the same lead's contact concurrently and only the first sees `"new": true`,
+    yet each flow's "only if new" steps (the initial lifecycle stage) must run once the lead
+    created the contact, whichever flow got there first.
+    """
 
     contacts_connection_id: str
     flow_id: str
     flow_version: int
+    lead_created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
