@@ -16,8 +16,13 @@ import pytest
 from sqlalchemy import select
 
 from leadwire.crm.models import Contact, ContactTag
-from leadwire.engine.connections.model import ConnectionSecrets, ContactsConfig
-from leadwire.engine.connections.records import add_connection
+from leadwire.engine.connections.model import (
+    Connection,
+    ConnectionSecrets,
+    ConnectionStatus,
+    ContactsConfig,
+)
+from leadwire.engine.connections.records import add_connection, list_connections
 from leadwire.engine.execution import ActionStep, FlowExecutor, PlanNote
 from leadwire.engine.flows import store as flow_store
 from leadwire.engine.flows.library import load_template, template_names
@@ -183,6 +188,12 @@ def test_a_crm_that_refuses_the_key_is_fatal_and_says_so(
         executor.close()
     assert "wrong-key" not in str(caught.value)
     assert "401" in str(caught.value) or "auth" in str(caught.value).lower()
+    # The connection says it is failing, why and since when (`leadwire connections list`).
+    (connection,) = [c for c in list_connections_of(app_store) if c.name == "crm"]
+    assert connection.status is ConnectionStatus.FAILING
+    assert connection.failing_since is not None
+    assert connection.last_error
+    assert "wrong-key" not in connection.last_error
 
 
 def test_the_initial_stage_is_set_whichever_flow_creates_the_contact(
@@ -237,3 +248,8 @@ def test_a_contact_that_was_there_before_the_lead_keeps_its_stage(
         results, bindings = _run(executor, dict(run.payload))
         assert bindings["contact_new"] == "false"
         assert not any("created" in r.summary and "contact" in r.summary for r in results)
+
+
+def list_connections_of(app_store: AppStore) -> list[Connection]:
+    with app_store.read_sessions() as session:
+        return list_connections(session)

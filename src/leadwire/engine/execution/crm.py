@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
@@ -22,14 +24,17 @@ from leadwire.connectors.contacts.oauth import ContactsEndpoints
 from leadwire.connectors.contacts.ratelimits import RateBudget
 from leadwire.connectors.contacts.wire.notes import NewNote
 from leadwire.connectors.contacts.wire.tasks import NewTask
+from leadwire.engine.connections.health import record_failure, record_ok
 from leadwire.engine.connections.model import ContactsConfig
 from leadwire.engine.connections.records import load_connection
 from leadwire.engine.execution.auth import ConnectionAuth
 from leadwire.engine.planning import CrmCall
 from leadwire.engine.runtime import RateObservation, StepResult
 from leadwire.engine.secrets import KeyRing
-from leadwire.errors import DecodeError, FatalError
+from leadwire.errors import AuthError, DecodeError, FatalError
 from leadwire.store.app import AppStore
+
+log = logging.getLogger(__name__)
 
 CONTACT_ID = "contact_id"
 CONTACT_NEW = "contact_new"
@@ -47,8 +52,17 @@ def _observation(budget: RateBudget | None) -> RateObservation | None:
     )
 
 
+# How often a working connection's health is written (each write is a transaction).
+HEALTH_EVERY_S = 300.0
+
+
 class CrmClients:
-    """A `ContactsClient` per contacts connection, opened on first use; thread-safe."""
+    """A `ContactsClient` per contacts connection, opened on first use; thread-safe.
+
+    Also keeps each connection's health current from real traffic: a refused credential marks
+    it failing (why, since when: `leadwire connections list`); a success marks it ok again, at
+    most every `HEALTH_EVERY_S` while it keeps working.
+    """
 
     def __init__(
         self,
@@ -62,6 +76,7 @@ class CrmClients:
         self._transport = transport
         self._lock = threading.Lock()
         self._open: dict[str, tuple[ContactsClient, ContactsConfig, ConnectionAuth]] = {}
+        self._healthy_at: dict[str, float] = {}
 
     def get(self, connection_id: str) -> tuple[ContactsClient, ContactsConfig]:
         """Return the client of a contacts connection and its settings."""
@@ -104,6 +119,39 @@ class CrmClients:
         The upsert's contact counts as new when the CRM says so, or when it was added after
         `lead_created_at` (another flow's run of the same lead created it a moment ago).
         """
+        try:
+            result = self._send(connection_id, call, bindings, lead_created_at)
+        except AuthError as exc:
+            self._health(connection_id, failure=str(exc))
+            raise
+        self._health(connection_id)
+        return result
+
+    def _health(self, connection_id: str, *, failure: str | None = None) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last = self._healthy_at.get(connection_id)
+            if failure is None and last is not None and now - last < HEALTH_EVERY_S:
+                return
+            self._healthy_at[connection_id] = now
+            if failure is not None:
+                self._healthy_at.pop(connection_id)
+        try:
+            if failure is None:
+                record_ok(self._store, connection_id)
+            else:
+                record_failure(self._store, connection_id, failure)
+        except Exception:
+            # Health is a report, not part of the call: the call's own outcome stands.
+            log.exception("connections.health_write_failed connection_id=%s", connection_id)
+
+    def _send(
+        self,
+        connection_id: str,
+        call: CrmCall,
+        bindings: Mapping[str, str],
+        lead_created_at: datetime | None,
+    ) -> StepResult:
         if call.only_if_new_contact and bindings.get(CONTACT_NEW) != "true":
             return StepResult(summary=f"{call.operation_id}: skipped, the contact existed")
         if call.needs_contact_id:
