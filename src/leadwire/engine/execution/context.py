@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from leadwire.connectors.pinterest.client import PinterestClient
 from leadwire.connectors.pinterest.leads import Lead
+from leadwire.engine.connections.health import record_failure
 from leadwire.engine.connections.pinterest import open_pinterest_client
 from leadwire.engine.execution.cache import TtlCache
 from leadwire.engine.planning import PinterestContext
 from leadwire.engine.secrets import KeyRing
-from leadwire.errors import LeadwireError, NotFoundError
+from leadwire.errors import AuthError, LeadwireError, NotFoundError
 from leadwire.store.app import AppStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class ContextLookup:
         size: int = DEFAULT_SIZE,
         open_client: Callable[[str], PinterestClient] | None = None,
     ) -> None:
+        self._store = store
         self._names: TtlCache[tuple[str, str, str], str | None] = TtlCache(size, ttl_s)
         self._open = open_client or (lambda ref: open_pinterest_client(store, ring, ref))
         self._clients: dict[str, PinterestClient] = {}
@@ -59,6 +61,13 @@ class ContextLookup:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
+
+    def _failing(self, connection_id: str, reason: str) -> None:
+        try:
+            record_failure(self._store, connection_id, reason)
+        except Exception:
+            # Health is a report: the lead goes on without its names either way.
+            log.exception("connections.health_write_failed connection_id=%s", connection_id)
 
     def _client(self, connection_id: str) -> PinterestClient:
         with self._lock:
@@ -98,10 +107,15 @@ class ContextLookup:
             except LeadwireError as exc:
                 problems.append(f"{kind}: {type(exc).__name__}: {exc}")
                 names[kind] = None
+                if isinstance(exc, AuthError):
+                    self._failing(connection_id, str(exc))
+                    break  # the other look-ups would be refused the same way
                 continue
             names[kind] = name
             if name is not None:
                 self._names.put(key, name)
+        for kind, _item_id, _fetch in wanted:
+            names.setdefault(kind, None)
         problem = "; ".join(problems) or None
         if problem:
             log.warning("context.lookup_degraded lead=%s problem=%s", lead.lead_id, problem)
