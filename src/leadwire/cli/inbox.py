@@ -25,7 +25,7 @@ from leadwire.engine.runtime import Inbox, LeadIntake, RuntimeOptions
 from leadwire.settings import Settings
 from leadwire.store.app import AppStore, open_app_store
 from leadwire.store.models.runs import InboxStatus
-from leadwire.web.wire import InboxItemOut, InboxOut
+from leadwire.web.wire import InboxOut, to_json
 
 app = typer.Typer(
     help="The needs-attention inbox: runs that failed for good or ran out of retries.",
@@ -91,7 +91,7 @@ def list_items(
         chosen = None if status is Shown.ALL else InboxStatus(status.value)
         items = opened.inbox.items(status=chosen, flow_id=flow_id, limit=limit)
     if as_json:
-        typer.echo(InboxOut(items=[InboxItemOut.of(i) for i in items]).model_dump_json(indent=2))
+        typer.echo(to_json(InboxOut(items)))
         return
     console = _console()
     if not items:
@@ -142,7 +142,7 @@ def replay(
             with opened.store.read_sessions() as session:
                 flow_id = flow_id_of(session, flow)
         done = replay_open(opened.inbox, opened.store.read_sessions, flow_id=flow_id)
-    typer.echo(f"replaying {len(done.workflow_ids)} run(s); {done.remaining} still open")
+    typer.echo(f"replaying {done.replayed} run(s); {done.remaining} still open")
     if done.remaining:
         typer.echo("run the command again for the next batch")
 

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -38,7 +39,7 @@ from leadwire.engine.runtime import LeadIntake, RuntimeOptions
 from leadwire.settings import Settings
 from leadwire.store.app import open_app_store
 from leadwire.store.models.runs import RunStatus
-from leadwire.web.wire import RunOut, RunPageOut, TimelineOut
+from leadwire.web.wire import to_json
 
 app = typer.Typer(
     help="Runs (one per lead and flow version): search them, show a lead's timeline.",
@@ -123,8 +124,7 @@ def list_runs(
         except CursorError as exc:
             raise typer.BadParameter(str(exc), param_hint="--cursor") from None
     if as_json:
-        out = RunPageOut(runs=[RunOut.of(r) for r in page.runs], next_cursor=page.next_cursor)
-        typer.echo(out.model_dump_json(indent=2))
+        typer.echo(to_json(page))
         return
     console = _console()
     table = Table()
@@ -162,11 +162,11 @@ def show(
     if timeline is None:
         _fail(f"no run {run_id!r}")
         return
-    lead = _lead(ctx.obj, run_id)
+    timeline = replace(timeline, lead=_lead(ctx.obj, run_id))
     if as_json:
-        typer.echo(TimelineOut.of(timeline, lead).model_dump_json(indent=2))
+        typer.echo(to_json(timeline))
         return
-    _print_timeline(timeline, lead)
+    _print_timeline(timeline)
 
 
 def _lead(settings: Settings, run_id: str) -> dict[str, Any] | None:
@@ -180,7 +180,7 @@ def _lead(settings: Settings, run_id: str) -> dict[str, Any] | None:
         intake.close()
 
 
-def _print_timeline(timeline: Timeline, lead: dict[str, Any] | None) -> None:
+def _print_timeline(timeline: Timeline) -> None:
     console = _console()
     run = timeline.run
     console.print(f"run        {run.run_id}", markup=False)
@@ -195,8 +195,8 @@ def _print_timeline(timeline: Timeline, lead: dict[str, Any] | None) -> None:
         console.print(f"CRM ids    {ids}", markup=False)
     if run.next_attempt_at is not None:
         console.print(f"next try   {_when(run.next_attempt_at)}", markup=False)
-    if lead is not None:
-        _print_lead(console, lead)
+    if timeline.lead is not None:
+        _print_lead(console, timeline.lead)
     table = Table(title="timeline")
     for header in ("at", "+ms", "step", "status", "what", "tries", "ms", "result"):
         table.add_column(header, overflow="fold")

@@ -7,11 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from leadwire.engine.history import ItemAction, Outcome, dismiss_item, replay_item, replay_open
+from leadwire.engine.history import (
+    BulkReplay,
+    ItemAction,
+    Outcome,
+    dismiss_item,
+    replay_item,
+    replay_open,
+)
 from leadwire.store.models.runs import InboxStatus
 from leadwire.web.deps import require_token, services_of
 from leadwire.web.errors import ApiError
-from leadwire.web.wire import BulkReplayIn, BulkReplayOut, InboxItemOut, InboxOut, ItemActionOut
+from leadwire.web.wire import BulkReplayIn, InboxOut, ItemActionOut
 
 router = APIRouter(prefix="/api/inbox", dependencies=[Depends(require_token)])
 
@@ -35,7 +42,7 @@ def list_inbox(
     """Return inbox items, oldest failure first."""
     chosen = None if status is InboxFilter.ALL else InboxStatus(status.value)
     items = services_of(request).inbox.items(status=chosen, flow_id=flow_id, limit=limit)
-    return InboxOut(items=[InboxItemOut.of(item) for item in items])
+    return InboxOut(items)
 
 
 def _answer(action: ItemAction) -> ItemActionOut:
@@ -48,16 +55,11 @@ def _answer(action: ItemAction) -> ItemActionOut:
 
 
 @router.post("/replay")
-def replay_many(request: Request, wanted: BulkReplayIn) -> BulkReplayOut:
+def replay_many(request: Request, wanted: BulkReplayIn) -> BulkReplay:
     """Replay the open items of one flow, or of all flows, from their failed steps."""
     services = services_of(request)
-    done = replay_open(
+    return replay_open(
         services.inbox, services.store.read_sessions, flow_id=wanted.flow_id, limit=wanted.limit
-    )
-    return BulkReplayOut(
-        replayed=len(done.workflow_ids),
-        workflow_ids=list(done.workflow_ids),
-        remaining=done.remaining,
     )
 
 

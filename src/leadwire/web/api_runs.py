@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,6 +12,8 @@ from leadwire.engine.history import (
     MAX_LIMIT,
     CursorError,
     RunFilter,
+    RunPage,
+    Timeline,
     count_runs,
     load_timeline,
     read_run_lead,
@@ -19,7 +22,7 @@ from leadwire.engine.history import (
 from leadwire.store.models.runs import RunStatus
 from leadwire.web.deps import require_token, services_of
 from leadwire.web.errors import ApiError
-from leadwire.web.wire import HealthOut, RunOut, RunPageOut, TimelineOut
+from leadwire.web.wire import HealthOut
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
 
@@ -33,28 +36,27 @@ def list_runs(
     flow_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
-) -> RunPageOut:
+) -> RunPage:
     """Return runs, newest first, matching every filter given; `cursor` continues a listing."""
     wanted = RunFilter(
         lead_id=lead_id, email=email, status=status, flow_id=flow_id, limit=limit, cursor=cursor
     )
     with services_of(request).store.read_sessions() as session:
         try:
-            page = search_runs(session, wanted)
+            return search_runs(session, wanted)
         except CursorError as exc:
             raise ApiError(422, f"query parameter 'cursor': {exc}") from None
-    return RunPageOut(runs=[RunOut.of(r) for r in page.runs], next_cursor=page.next_cursor)
 
 
 @router.get("/runs/{run_id}")
-def show_run(request: Request, run_id: str) -> TimelineOut:
+def show_run(request: Request, run_id: str) -> Timeline:
     """Return a run's timeline: received, the lead, each step, and its inbox item if any."""
     services = services_of(request)
     with services.store.read_sessions() as session:
         timeline = load_timeline(session, run_id)
     if timeline is None:
         raise ApiError(404, f"no run {run_id!r}")
-    return TimelineOut.of(timeline, read_run_lead(services.intake.client, run_id))
+    return replace(timeline, lead=read_run_lead(services.intake.client, run_id))
 
 
 @router.get("/health")

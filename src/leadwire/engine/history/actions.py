@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pydantic import computed_field
 from sqlalchemy.orm import Session
 
 from leadwire.engine.history.queries import count_open_inbox, find_inbox_item
@@ -52,6 +53,12 @@ class BulkReplay:
 
     workflow_ids: tuple[str, ...]
     remaining: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def replayed(self) -> int:
+        """How many items this replay forked."""
+        return len(self.workflow_ids)
 
 
 SessionFactory = Callable[[], Session]

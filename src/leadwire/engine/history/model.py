@@ -1,9 +1,16 @@
-"""What run history answers with: runs as listed, a page of them, and a run's timeline."""
+"""What run history answers with: runs as listed, a page of them, and a run's timeline.
+
+These are also the JSON API's response bodies (pydantic serialises the dataclasses as they
+are), so each shape is written once; a derived value the API shows is a `computed_field`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from pydantic import computed_field
 
 from leadwire.engine.runtime.replay import InboxItem
 from leadwire.store.models.runs import RunStatus, StepStatus
@@ -49,6 +56,7 @@ class RunSummary:
     error_message: str | None
     crm_ids: dict[str, str]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def latency_ms(self) -> int | None:
         """Milliseconds from receiving the lead to the run's end, once it has ended."""
@@ -85,11 +93,16 @@ class StepView:
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    """One lead in one flow version: received, each step, and the inbox item if it has one."""
+    """One lead in one flow version: the run, each step, its inbox item, and the lead.
+
+    `lead` is the lead as the receiver decoded it: `load_timeline` leaves it None, a caller that
+    shows it adds `read_run_lead`'s answer (also None once the run's input is pruned).
+    """
 
     run: RunSummary
     steps: tuple[StepView, ...]
     inbox: InboxItem | None
+    lead: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
