@@ -15,6 +15,7 @@ from anyio import to_thread
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadwire.asgi import limit_body
 from leadwire.crm.auth.principal import Principal, PrincipalResolver
 from leadwire.crm.errors import CrmError
 from leadwire.crm.ratelimit import RateDecision, RateLimiter
@@ -50,6 +51,9 @@ class ApiGate:
         self.limiter = limiter
         self.max_body_bytes = max_body_bytes
 
+    def _limited(self, receive: Receive) -> Receive:
+        return limit_body(receive, self.max_body_bytes, BodyTooLargeError)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -81,7 +85,9 @@ class ApiGate:
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
-        await self.app(scope, self._limited(receive), send_with_headers)
+        await self.app(
+            scope, limit_body(receive, self.max_body_bytes, BodyTooLargeError), send_with_headers
+        )
 
     async def _admit(
         self, headers: dict[str, str], scope: Scope, state: dict[str, Any]
@@ -131,21 +137,6 @@ class ApiGate:
         if isinstance(principal, str):
             return CrmError(401, principal), decision
         return _check_request_shape(headers, scope), decision
-
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-        limit = self.max_body_bytes
-
-        async def wrapped() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLargeError(limit)
-            return message
-
-        return wrapped
 
     def _too_large(self) -> str:
         return f"Request body is larger than the limit of {self.max_body_bytes} bytes"

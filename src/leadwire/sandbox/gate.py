@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadwire.asgi import limit_body
 from leadwire.sandbox import oauth
 from leadwire.sandbox.errors import PinterestError, auth_failed, missing_scope, rate_limited
 from leadwire.sandbox.oauth import Caller
@@ -146,6 +147,9 @@ class RequestIdGate:
         self.app = app
         self.max_body_bytes = max_body_bytes
 
+    def _limited(self, receive: Receive) -> Receive:
+        return limit_body(receive, self.max_body_bytes, BodyTooLargeError)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -171,27 +175,14 @@ class RequestIdGate:
                 await _send_error(send_with_rid, error)
                 return
         try:
-            await self.app(scope, self._limited(receive), send_with_rid)
+            await self.app(
+                scope, limit_body(receive, self.max_body_bytes, BodyTooLargeError), send_with_rid
+            )
         except Exception:
             if started:
                 raise
             log.exception("sandbox.unhandled rid=%s path=%s", rid, scope.get("path"))
             await _send_error(send_with_rid, PinterestError(500, 500, INTERNAL_ERROR))
-
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-        limit = self.max_body_bytes
-
-        async def wrapped() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLargeError(limit)
-            return message
-
-        return wrapped
 
 
 async def _send_error(send: Send, error: PinterestError) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadwire.asgi import limit_body
 from leadwire.web.errors import error_body
 
 MAX_BODY_BYTES = 1_048_576
@@ -41,6 +42,9 @@ class WebGate:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+
+    def _limited(self, receive: Receive) -> Receive:
+        return limit_body(receive, self.max_body_bytes, BodyTooLargeError)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,22 +76,9 @@ class WebGate:
                 message["headers"] = [*message.get("headers", []), trace_header]
             await send(message)
 
-        await self.app(scope, self._limited(receive), send_traced)
-
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-        limit = self.max_body_bytes
-
-        async def wrapped() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLargeError(limit)
-            return message
-
-        return wrapped
+        await self.app(
+            scope, limit_body(receive, self.max_body_bytes, BodyTooLargeError), send_traced
+        )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
