@@ -126,21 +126,7 @@ def to_summary(row: RunRow) -> RunSummary:
 
 def to_inbox_item(row: InboxRow) -> InboxItem:
     """Return an inbox row as the inbox shows it."""
-    return InboxItem(
-        run_id=row.run_id,
-        lead_id=row.lead_id,
-        flow_id=row.flow_id,
-        flow_version=row.flow_version,
-        location_id=row.location_id,
-        failed_step=row.failed_step,
-        error_type=row.error_type,
-        error_message=row.error_message,
-        attempts=row.attempts,
-        first_failed_at=row.first_failed_at,
-        last_failed_at=row.last_failed_at,
-        status=InboxStatus(row.status),
-        replays=row.replays,
-    )
+    return InboxItem.of(row)
 
 
 def _step(row: RunStepRow) -> StepView:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dbos import DBOSClient, SetWorkflowID
 from sqlalchemy import Engine, select, update
@@ -43,6 +44,25 @@ class InboxItem:
     status: InboxStatus
     replays: int
 
+    @classmethod
+    def of(cls, row: Any) -> InboxItem:
+        """Return the item an inbox row holds (an ORM row or a Core row: read by attribute)."""
+        return cls(
+            run_id=row.run_id,
+            lead_id=row.lead_id,
+            flow_id=row.flow_id,
+            flow_version=row.flow_version,
+            location_id=row.location_id,
+            failed_step=row.failed_step,
+            error_type=row.error_type,
+            error_message=row.error_message,
+            attempts=row.attempts,
+            first_failed_at=row.first_failed_at,
+            last_failed_at=row.last_failed_at,
+            status=InboxStatus(row.status),
+            replays=row.replays,
+        )
+
 
 class Inbox:
     """Reads and acts on the inbox, with the durable intake engine."""
@@ -69,25 +89,8 @@ class Inbox:
         if flow_version is not None:
             query = query.where(INBOX.c.flow_version == flow_version)
         with self._engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [
-            InboxItem(
-                run_id=r["run_id"],
-                lead_id=r["lead_id"],
-                flow_id=r["flow_id"],
-                flow_version=r["flow_version"],
-                location_id=r["location_id"],
-                failed_step=r["failed_step"],
-                error_type=r["error_type"],
-                error_message=r["error_message"],
-                attempts=r["attempts"],
-                first_failed_at=r["first_failed_at"],
-                last_failed_at=r["last_failed_at"],
-                status=InboxStatus(r["status"]),
-                replays=r["replays"],
-            )
-            for r in rows
-        ]
+            rows = conn.execute(query).all()
+        return [InboxItem.of(row) for row in rows]
 
     def replay(self, run_id: str) -> str | None:
         """Replay an open item from its failed step; return the new workflow id, or None."""
