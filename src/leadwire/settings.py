@@ -177,6 +177,15 @@ class Settings(BaseSettings):
     engine_prune_interval_s: float = Field(
         default=3600.0, ge=60, description="How often a worker prunes old runs."
     )
+    engine_crm_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description=(
+            "How long the engine waits for the CRM's answer; a call that times out is retried "
+            "(every call is idempotent)."
+        ),
+    )
     engine_poll_interval_s: float = Field(
         default=900.0,
         ge=0,

@@ -8,6 +8,7 @@ from leadwire.cli import (
     connections,
     crm,
     flows,
+    flows_run,
     hooks,
     inbox,
     keys,
@@ -35,6 +36,8 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(hooks.app, name="hooks")
 runs.app.command("prune")(runs_prune.prune)
+runs.app.command("rerun")(flows_run.rerun)
+flows.app.command("run")(flows_run.run)
 
 
 @app.callback()

@@ -5,7 +5,8 @@
   three servers, DBOS's threads for the runs.
 - `serve`: receiver + JSON API only (scale-out: any number, behind a load balancer); it accepts
   leads durably and never runs them.
-- `worker`: runs leads (any number, on PostgreSQL), prunes old runs, polls Pinterest's exports.
+- `worker`: runs leads (any number, on PostgreSQL), prunes old runs, fires schedule flows,
+  polls Pinterest's exports.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from leadwire.engine.runtime import LeadIntake, Runtime, RuntimeOptions
 from leadwire.engine.runtime.retention import Pruner
 from leadwire.engine.secrets import KeyRing, open_keyring
 from leadwire.engine.sources import FlowRoutes, Poller, PollOptions
+from leadwire.engine.sources.schedule import DEFAULT_TICK_S as SCHEDULE_TICK_S
+from leadwire.engine.sources.schedule import Scheduler
 from leadwire.sandbox.app import create_app as create_sandbox_app
 from leadwire.sandbox.store import open_store as open_sandbox_store
 from leadwire.settings import Settings
@@ -40,7 +43,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Background:
-    """The worker's housekeeping threads: pruning and export polling."""
+    """The worker's housekeeping threads: pruning, the scheduler and export polling."""
 
     stop: threading.Event
     threads: list[threading.Thread]
@@ -55,16 +58,23 @@ class Background:
 def start_background(
     settings: Settings, app_store: AppStore, ring: KeyRing, intake: LeadIntake, routes: FlowRoutes
 ) -> Background:
-    """Start pruning and polling in daemon threads."""
+    """Start pruning, the scheduler and polling in daemon threads."""
     stop = threading.Event()
     pruner = Pruner.from_settings(settings)
+    scheduler = Scheduler(app_store, intake)
     threads = [
         threading.Thread(
             target=pruner.run_forever,
             args=(stop, settings.engine_prune_interval_s),
             name="leadwire-prune",
             daemon=True,
-        )
+        ),
+        threading.Thread(
+            target=scheduler.run_forever,
+            args=(stop, SCHEDULE_TICK_S),
+            name="leadwire-schedule",
+            daemon=True,
+        ),
     ]
     if settings.engine_poll_interval_s > 0:
         options = PollOptions(overlap_days=settings.engine_poll_overlap_days)
@@ -85,7 +95,7 @@ def start_background(
 @contextmanager
 def engine_runtime(settings: Settings, app_store: AppStore, ring: KeyRing) -> Iterator[Runtime]:
     """Launch this process's worker (DBOS) with the flow executor; stop it on exit."""
-    executor = FlowExecutor(app_store, ring)
+    executor = FlowExecutor.from_settings(settings, app_store, ring)
     runtime = Runtime.launch(RuntimeOptions.from_settings(settings), executor)
     try:
         yield runtime

@@ -1,6 +1,7 @@
 """Build the engine's web app: the Pinterest receiver and the runs / inbox JSON API.
 
-Routes: `POST /hooks/pinterest/{secret}` (receiver.py), `/api/runs`, `/api/health`
+Routes: `POST /hooks/pinterest/{secret}` (receiver.py), `POST /hooks/crm/{secret}`
+(crm_events.py), `/api/runs`, `/api/health`
 (api_runs.py), `/api/inbox` (api_inbox.py) — every `/api/*` route behind the bearer token —
 and `GET /healthz`, an unauthenticated liveness probe for load balancers that says nothing
 but whether the database answers.
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from leadwire.web import api_inbox, api_runs, receiver
+from leadwire.web import api_inbox, api_runs, crm_events, receiver
 from leadwire.web.errors import HANDLERS, error_body, trace_id
 from leadwire.web.gate import MAX_BODY_BYTES, WebGate
 from leadwire.web.services import WebServices
@@ -44,6 +45,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(receiver.router)
     app.include_router(api_runs.router)
     app.include_router(api_inbox.router)
+    app.include_router(crm_events.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:

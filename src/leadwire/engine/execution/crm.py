@@ -52,6 +52,7 @@ def _observation(budget: RateBudget | None) -> RateObservation | None:
     )
 
 
+DEFAULT_TIMEOUT_S = 30.0
 # How often a working connection's health is written (each write is a transaction).
 HEALTH_EVERY_S = 300.0
 
@@ -70,10 +71,12 @@ class CrmClients:
         ring: KeyRing,
         *,
         transport: httpx.BaseTransport | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self._store = store
         self._ring = ring
         self._transport = transport
+        self._timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         self._lock = threading.Lock()
         self._open: dict[str, tuple[ContactsClient, ContactsConfig, ConnectionAuth]] = {}
         self._healthy_at: dict[str, float] = {}
@@ -93,6 +96,7 @@ class CrmClients:
                     config.location_id,
                     endpoints=ContactsEndpoints(api_base_url=config.base_url),
                     transport=self._transport,
+                    timeout=self._timeout,
                 )
                 found = (client, config, auth)
                 self._open[connection_id] = found

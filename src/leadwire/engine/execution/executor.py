@@ -2,7 +2,8 @@
 
 `prepare` looks up the lead's Pinterest context and notes when the run started (checkpointed by
 the runtime, so every re-plan of the run sees the same); `plan` runs the pure planner on the
-lead, its flow version and that context; `execute` makes one step's call.
+lead, its flow version and that context; `execute` makes one step's call. Runs no lead started
+(a CRM event's, a schedule's: `triggered.py`) skip the look-up and plan from their payload.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 from leadwire.engine.execution.context import ContextLookup
 from leadwire.engine.execution.crm import CrmClients
 from leadwire.engine.execution.steps import ActionStep, EndEarly, PlanNote, RunTarget, steps_of
+from leadwire.engine.execution.triggered import BindContact, is_triggered, plan_triggered
 from leadwire.engine.execution.webhooks import WebhookSender
 from leadwire.engine.flows.document import FlowVersion
 from leadwire.engine.flows.store import get_version
@@ -24,6 +26,7 @@ from leadwire.engine.planning import CrmCall, PinterestContext, Wait, WebhookCal
 from leadwire.engine.runtime import JsonObject, StepCall, StepResult
 from leadwire.engine.secrets import KeyRing
 from leadwire.errors import FatalError
+from leadwire.settings import Settings
 from leadwire.store.app import AppStore
 from leadwire.store.types import utcnow
 
@@ -51,6 +54,13 @@ class FlowExecutor:
         self._versions: dict[tuple[str, int], FlowVersion] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_settings(cls, settings: Settings, store: AppStore, ring: KeyRing) -> FlowExecutor:
+        """Return the executor a worker runs with `settings`."""
+        return cls(
+            store, ring, crm=CrmClients(store, ring, timeout_s=settings.engine_crm_timeout_s)
+        )
+
     def close(self) -> None:
         """Close every outside client."""
         self.contexts.close()
@@ -72,6 +82,8 @@ class FlowExecutor:
 
     def prepare(self, payload: JsonObject) -> JsonObject:
         """Look up the lead's context (degrading to unknown names) and stamp the run's start."""
+        if is_triggered(payload):  # no lead, so no Pinterest names to look up
+            return {"planned_at": utcnow().isoformat()}
         lead, _ = read_lead(payload["lead"])
         looked = self.contexts.lookup(payload.get("pinterest_connection_id"), lead)
         return {
@@ -81,7 +93,9 @@ class FlowExecutor:
         }
 
     def plan(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:
-        """Return the run's steps: the flow version's plan for the lead."""
+        """Return the run's steps: the flow version's plan for the lead (or event, or due time)."""
+        if is_triggered(payload):
+            return self._plan_triggered(payload, prepared)
         try:
             lead, _ = read_lead(payload["lead"])
             version = self._version(str(payload["flow_id"]), int(payload["flow_version"]))
@@ -99,10 +113,31 @@ class FlowExecutor:
         result = plan(version, lead, context, now=started, location_id=location)
         return steps_of(result, target)
 
+    def _plan_triggered(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:
+        try:
+            version = self._version(str(payload["flow_id"]), int(payload["flow_version"]))
+            target = RunTarget(
+                contacts_connection_id=str(payload["contacts_connection_id"]),
+                flow_id=version.flow_id,
+                flow_version=version.version,
+            )
+            started = datetime.fromisoformat(str(prepared["planned_at"]))
+            return plan_triggered(
+                version,
+                payload,
+                started=started,
+                location_id=str(payload["location_id"]),
+                target=target,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FatalError(f"the run's payload is not usable: {exc}") from None
+
     def execute(self, call: StepCall, bindings: Mapping[str, str]) -> StepResult:
         """Make one step's call (idempotent: a step cut short by a crash is made again)."""
         if isinstance(call, PlanNote):
             return StepResult(summary=call.summary)
+        if isinstance(call, BindContact):
+            return call.result()
         if isinstance(call, EndEarly):
             if call.stopped:
                 raise FatalError(call.reason)

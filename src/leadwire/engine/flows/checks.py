@@ -39,6 +39,9 @@ from leadwire.engine.flows.triggers import CrmEventTrigger
 MAX_BRANCH_DEPTH = 5
 RESERVED_HEADER_PREFIX = "x-leadwire-"
 CONTACT_STEPS = (AddTags, AddTask, AddNote, Enrich, SetStage)
+# What runs of these triggers read besides the lead's names (which a person may still give
+# any flow: `leadwire flows run FLOW --lead FILE`).
+TRIGGER_ROOTS = {"crm_event": ("event",), "schedule": ("schedule",)}
 
 
 def needs_contact(step: Step) -> bool:
@@ -66,7 +69,8 @@ class _Checker:
 
     @property
     def roots(self) -> Collection[str]:
-        return ROOTS if self.has_contact else tuple(r for r in ROOTS if r != "contact")
+        roots = ROOTS if self.has_contact else tuple(r for r in ROOTS if r != "contact")
+        return (*roots, *TRIGGER_ROOTS.get(self.document.trigger.type, ()))
 
     def _findings(self, location: Location, node: Node, source: str) -> None:
         for finding in check(node, tables=self.document.lookups, roots=self.roots):

@@ -17,9 +17,9 @@ from leadwire.engine.planning.plan import (
     WebhookCall,
     idempotency_key,
 )
-from leadwire.engine.planning.planner import LOCATION_PLACEHOLDER, plan
+from leadwire.engine.planning.planner import LOCATION_PLACEHOLDER, plan, plan_for
 from leadwire.engine.planning.samples import lead_data, read_lead, sample_lead
-from leadwire.engine.planning.scope import PinterestContext
+from leadwire.engine.planning.scope import PinterestContext, event_names, schedule_names
 
 __all__ = [
     "CONTACT_ID",
@@ -33,9 +33,12 @@ __all__ = [
     "RouteDecision",
     "Wait",
     "WebhookCall",
+    "event_names",
     "idempotency_key",
     "lead_data",
     "plan",
+    "plan_for",
     "read_lead",
     "sample_lead",
+    "schedule_names",
 ]

@@ -72,14 +72,19 @@ def _mapping(value: Value) -> Mapping[str, Value]:
 
 
 def standard_payload(mapper: Mapper, facts: RunFacts) -> dict[str, Value]:
-    """Return the body a webhook step without `body` sends: the lead, its answers and context."""
+    """Return the body a webhook step without `body` sends: the lead, its answers and context.
+
+    A run no lead started sends what it has instead: its `event` or `schedule`.
+    """
     scope = mapper.scope
-    payload: dict[str, Value] = {
-        "flow": {"id": facts.flow.flow_id, "version": facts.flow.version},
-        "lead": {k: v for k, v in _mapping(scope["lead"]).items() if k != "answers_text"},
-        "answers": scope["answers"],
-        "pinterest": scope["pinterest"],
-    }
+    payload: dict[str, Value] = {"flow": {"id": facts.flow.flow_id, "version": facts.flow.version}}
+    if "lead" in scope:
+        payload["lead"] = {k: v for k, v in _mapping(scope["lead"]).items() if k != "answers_text"}
+        payload["answers"] = scope["answers"]
+        payload["pinterest"] = scope["pinterest"]
+    for name in ("event", "schedule"):
+        if name in scope:
+            payload[name] = scope[name]
     if "contact" in scope:
         payload["contact_id"] = CONTACT_ID
     return payload

@@ -7,10 +7,11 @@ re-plans after a crash makes the same calls.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from leadwire.connectors.pinterest.leads import Lead
+from leadwire.engine.expressions import Value
 from leadwire.engine.flows.document import FlowVersion
 from leadwire.engine.flows.steps import (
     AddNote,
@@ -130,10 +131,40 @@ def plan(
     `location_id` is the CRM location of the flow's connection.
     """
     moment = (now or datetime.now(UTC)).astimezone(UTC)
+    scope = lead_scope(lead, context or PinterestContext(), moment, flow.document.constants)
+    return _planned(flow, lead.lead_id, scope, moment, location_id)
+
+
+def plan_for(
+    flow: FlowVersion,
+    subject_id: str,
+    names: Mapping[str, Value],
+    *,
+    now: datetime | None = None,
+    location_id: str = LOCATION_PLACEHOLDER,
+) -> Plan:
+    """Return what `flow` does for a run no lead started (a CRM event, a schedule).
+
+    `subject_id` takes the lead id's place in the plan and its idempotency keys (`crm:<event
+    id>`, `schedule:<due time>`); `names` are what templates read besides `const` and `now`
+    (see `scope.event_names`, `scope.schedule_names`). A template reading a name that is not
+    there (`answers` in an event's run) is a mapping problem of its field, as any other.
+    """
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    scope = {**names, "const": dict(flow.document.constants), "now": moment}
+    return _planned(flow, subject_id, scope, moment, location_id)
+
+
+def _planned(
+    flow: FlowVersion,
+    subject_id: str,
+    scope: dict[str, Value],
+    moment: datetime,
+    location_id: str,
+) -> Plan:
     document = flow.document
-    scope = lead_scope(lead, context or PinterestContext(), moment, document.constants)
     mapper = Mapper(scope, document.lookups, document.timezone)
-    facts = RunFacts(flow, lead.lead_id, location_id, moment)
+    facts = RunFacts(flow, subject_id, location_id, moment)
     planner = _Planner(mapper, facts)
     planner.steps(document.steps)
     outcome, reason = Outcome.COMPLETE, None
@@ -144,7 +175,7 @@ def plan(
     return Plan(
         flow_id=flow.flow_id,
         version=flow.version,
-        lead_id=lead.lead_id,
+        lead_id=subject_id,
         planned_at=moment,
         outcome=outcome,
         reason=reason,

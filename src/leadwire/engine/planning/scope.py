@@ -10,15 +10,26 @@
 - `contact` (after the upsert): `id` (the `{contact_id}` placeholder), the fields the flow sent,
   and `custom_fields` by key.
 - `const`: the flow's constants; `now`: when the run started.
+
+Runs that no lead started read other names instead of `answers`, `lead` and `pinterest` (an
+expression that reads those gives a mapping problem there, never a crash):
+
+- a CRM event's run: `event` — `type`, `event_id`, `location_id`, `contact_id` and every field
+  of the event's body as the CRM sent it (`event.title`, `event.contactId`, `event.tags`);
+  `contact` — `id`, the event's contact, known before the first step;
+- a schedule's run: `schedule` — `due_at`, the due time it runs for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from leadwire.connectors.pinterest.leads import Answer, FieldType, Lead, QuestionType
 from leadwire.engine.expressions import Value
+from leadwire.engine.planning.plan import CONTACT_ID
 
 LEAD_SOURCE = "Pinterest Lead Ads"
 _ALIASES = {QuestionType.PHONE_NUMBER: "phone"}
@@ -98,3 +109,27 @@ def lead_scope(
         "const": dict(constants),
         "now": now,
     }
+
+
+def event_names(event: Mapping[str, Any]) -> dict[str, Value]:
+    """Return the names a CRM event's run reads besides `const` and `now`.
+
+    `event` is the run payload's event: `type`, `event_id`, `location_id`, `contact_id` and
+    `body` (JSON data: every value is already a plain value templates can read).
+    """
+    body: dict[str, Value] = dict(event.get("body") or {})
+    return {
+        "event": {
+            **body,
+            "type": event.get("type"),
+            "event_id": event.get("event_id"),
+            "location_id": event.get("location_id"),
+            "contact_id": event.get("contact_id"),
+        },
+        "contact": {"id": CONTACT_ID},
+    }
+
+
+def schedule_names(due_at: datetime) -> dict[str, Value]:
+    """Return the names a schedule's run reads besides `const` and `now`."""
+    return {"schedule": {"due_at": due_at}}

@@ -129,7 +129,7 @@ def _step_rows(end: SegmentEnd) -> list[dict[str, Any]]:
                 "step_id": record.step_id,
                 "status": _STEP_STATUS[record.outcome].value,
                 "summary": record.summary
-                if not record.result
+                if record.result in ("", record.summary)
                 else f"{record.summary} → {record.result}",
                 "outputs": dict(record.outputs),
                 "crm_ids": dict(record.crm_ids),

@@ -3,7 +3,9 @@
 hooks.py keeps the receiving URLs (secret hashed, delivery key sealed); routing.py turns a lead
 into one run per live flow it triggers, with the payload the executor plans from; polling*.py
 poll Pinterest's leads exports over overlapping windows (a safety net for missed webhooks, and
-backfill) with a durable cursor per connection and ad account.
+backfill) with a durable cursor per connection and ad account; targets.py, crm_events.py,
+schedule.py (with due_times.py) and manual.py start the other triggers' runs: CRM events,
+schedules and a person's `flows run` / `runs rerun`.
 """
 
 from leadwire.engine.sources.hooks import (

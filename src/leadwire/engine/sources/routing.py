@@ -111,7 +111,7 @@ def load_live_flows(session: Session) -> list[LiveFlow]:
         trigger = FlowDocument.model_validate(version.document).trigger
         if not isinstance(trigger, PinterestLeadTrigger):
             continue
-        connection_id, problem = _contacts_connection(flow, by_id)
+        connection_id, problem = contacts_connection_of(flow, by_id)
         location = None
         if connection_id is not None:
             location = ContactsConfig.model_validate(by_id[connection_id].config).location_id
@@ -130,9 +130,10 @@ def load_live_flows(session: Session) -> list[LiveFlow]:
     return live
 
 
-def _contacts_connection(
+def contacts_connection_of(
     flow: FlowRow, connections: dict[str, ConnectionRow]
 ) -> tuple[str | None, str | None]:
+    """Return the CRM connection a flow writes to (bound, or the only one), or why none."""
     if flow.contacts_connection_id is not None:
         if flow.contacts_connection_id in connections:
             return flow.contacts_connection_id, None

@@ -9,5 +9,6 @@ from leadwire.store.models.flows import FlowRow, FlowVersionRow  # noqa: F401
 from leadwire.store.models.hooks import PinterestHookRow  # noqa: F401
 from leadwire.store.models.polling import PollCursorRow  # noqa: F401
 from leadwire.store.models.runs import RunRow  # noqa: F401
+from leadwire.store.models.triggers import CrmHookRow, ScheduleStateRow  # noqa: F401
 
 __all__ = ["AppBase"]
