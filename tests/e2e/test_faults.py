@@ -158,6 +158,17 @@ def test_the_receiver_restarted_mid_stream(stack: Stack, people: People) -> None
     # A crash, not a clean stop: a delivery in flight gets no answer and is sent again.
     stack.receiver.kill9()
     wait_until(lambda: len(flowing.sent) >= 20, 30, "10 more leads submitted")
+    # Restart only once the sandbox has met the dead receiver (on a loaded machine its
+    # dispatcher may lag behind the stream): then some delivery is sure to be a retry.
+    wait_until(
+        lambda: any(
+            attempts > 1 or (status != "delivered" and attempts >= 1)
+            for found in deliveries(stack, list(flowing.sent)).values()
+            for status, attempts in found
+        ),
+        60,
+        "a delivery refused by the dead receiver",
+    )
     stack.restart(stack.receiver)
     sent = flowing.finish()
     wait_until(lambda: all_delivered(stack, sent), 60, "every delivery accepted")
