@@ -78,7 +78,7 @@ def engine_database(backend: str) -> Iterator[str]:
 
 
 def _migrate(url: str) -> None:
-    settings = Settings(_env_file=None, data_dir=Path(tempfile.gettempdir()))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=Path(tempfile.gettempdir()))
     open_app_store(settings, url=url).engine.dispose()
 
 
@@ -152,7 +152,10 @@ class _Call:
 class _NoIo:
     """An executor that answers at once: what remains is the runtime's own work."""
 
-    def plan(self, payload: Mapping[str, Any]) -> Sequence[StepCall]:
+    def prepare(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def plan(self, payload: Mapping[str, Any], prepared: Mapping[str, Any]) -> Sequence[StepCall]:
         return [_Call(c["step_id"]) for c in payload["calls"]]
 
     def execute(self, call: StepCall, bindings: Mapping[str, str]) -> StepResult:

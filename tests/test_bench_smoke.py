@@ -122,3 +122,46 @@ def test_percentile_is_the_nearest_rank_in_milliseconds(
 
 def test_percentile_of_nothing_is_none() -> None:
     assert load.percentile_ms([], 99) is None
+
+
+ENGINE_SECTIONS = {"intake", "latency", "cpu", "budget", "memory"}
+LATENCY_KEYS = {"p50_ms", "p90_ms", "p99_ms", "max_ms"}
+
+
+@pytest.mark.slow
+def test_engine_smoke_run_measures_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "engine.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.engine", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert {"timestamp", "config", "machine", "software", "aims"} | ENGINE_SECTIONS <= set(result)
+    intake = result["intake"]["sqlite"]
+    assert intake["every_lead_recorded"], intake["recorded"]
+    for run in intake["runs"]:
+        assert {"leads_per_s", "p50_ms", "p99_ms", "receiver_cpu_ms_per_lead"} <= set(run)
+        assert run["errors"] == 0, run["first_error"]
+    latency = result["latency"]["runs"][0]
+    assert latency["http"]["errors"] == 0, latency["http"]["first_error"]
+    assert latency["finished"] == latency["leads"]
+    for part in ("latency", "intake", "pickup", "calls"):
+        assert set(latency[part]) == LATENCY_KEYS
+    cpu = result["cpu"]
+    assert {"cpu_ms_per_lead", "cpu_ms_per_lead_above_idle"} <= set(cpu["engine"])
+    assert cpu["bare"]["calls_per_lead"] == 4
+    assert {"ratio", "ratio_above_idle"} <= set(cpu)
+    budget = result["budget"]
+    assert {"used", "allowed", "calls_ok", "rate_limited_total", "per_interval"} <= set(budget)
+    assert budget["calls_ok"] > 0
+    memory = result["memory"]
+    assert memory["demo_exit_code"] == 0, memory["demo_output_tail"]
+    assert memory["peak_rss_mb"] >= memory["rss_idle_mb"] > 0
+    assert {"p50_ms", "p99_ms"} <= set(memory["demo"])
+    assert set(result["aims"]) >= {"intake_sqlite_leads_per_s", "engine_cpu_per_lead_vs_bare"}
+    assert "lead-to-CRM latency" in done.stdout
