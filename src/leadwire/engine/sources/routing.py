@@ -15,17 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadwire.connectors.pinterest.leads import Lead, QuestionType
-from leadwire.engine.connections.model import ConnectionKind, ContactsConfig
-from leadwire.engine.flows.document import FlowDocument
 from leadwire.engine.flows.triggers import PinterestLeadTrigger
 from leadwire.engine.planning.samples import lead_data
 from leadwire.engine.runtime import LeadIn
-from leadwire.store.models.connections import ConnectionRow
-from leadwire.store.models.flows import FlowRow, FlowVersionRow
+from leadwire.engine.sources.targets import load_targets
 from leadwire.store.models.runs import RunRow
 
 log = logging.getLogger(__name__)
@@ -87,68 +84,23 @@ def run_payload(
 
 def load_live_flows(session: Session) -> list[LiveFlow]:
     """Return every flow whose latest published version starts on new Pinterest leads."""
-    latest = (
-        select(FlowVersionRow.flow_id, func.max(FlowVersionRow.version).label("version"))
-        .group_by(FlowVersionRow.flow_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(FlowRow, FlowVersionRow)
-        .join(latest, latest.c.flow_id == FlowRow.id)
-        .join(
-            FlowVersionRow,
-            (FlowVersionRow.flow_id == latest.c.flow_id)
-            & (FlowVersionRow.version == latest.c.version),
-        )
-        .order_by(FlowRow.name)
-    ).all()
-    contacts = session.scalars(
-        select(ConnectionRow).where(ConnectionRow.kind == ConnectionKind.CONTACTS.value)
-    ).all()
-    by_id = {row.id: row for row in contacts}
     live: list[LiveFlow] = []
-    for flow, version in rows:
-        trigger = FlowDocument.model_validate(version.document).trigger
-        if not isinstance(trigger, PinterestLeadTrigger):
-            continue
-        connection_id, problem = contacts_connection_of(flow, by_id)
-        location = None
-        if connection_id is not None:
-            location = ContactsConfig.model_validate(by_id[connection_id].config).location_id
+    for target in load_targets(session, trigger_types={"pinterest_lead"}):
+        trigger = target.document.trigger
+        assert isinstance(trigger, PinterestLeadTrigger)
         live.append(
             LiveFlow(
-                flow_id=flow.id,
-                name=flow.name,
-                version=version.version,
+                flow_id=target.flow_id,
+                name=target.name,
+                version=target.version,
                 trigger=trigger,
-                pinterest_connection_id=flow.pinterest_connection_id,
-                contacts_connection_id=connection_id,
-                location_id=location,
-                problem=problem,
+                pinterest_connection_id=target.pinterest_connection_id,
+                contacts_connection_id=target.contacts_connection_id,
+                location_id=target.location_id,
+                problem=target.problem,
             )
         )
     return live
-
-
-def contacts_connection_of(
-    flow: FlowRow, connections: dict[str, ConnectionRow]
-) -> tuple[str | None, str | None]:
-    """Return the CRM connection a flow writes to (bound, or the only one), or why none."""
-    if flow.contacts_connection_id is not None:
-        if flow.contacts_connection_id in connections:
-            return flow.contacts_connection_id, None
-        return None, (
-            f"flow {flow.name!r} writes to CRM connection {flow.contacts_connection_id!r}, "
-            "which does not exist"
-        )
-    if len(connections) == 1:
-        return next(iter(connections)), None
-    if not connections:
-        return None, f"flow {flow.name!r} has no CRM connection: add one (leadwire connections)"
-    return None, (
-        f"flow {flow.name!r} names no CRM connection and there are {len(connections)}: "
-        f"bind one with `leadwire flows connect {flow.name} --contacts NAME`"
-    )
 
 
 _LOOKUP_CHUNK = 500

@@ -21,7 +21,6 @@ from leadwire.engine.connections.model import ConnectionKind, ContactsConfig
 from leadwire.engine.flows.document import FlowDocument
 from leadwire.engine.flows.store import find_flow
 from leadwire.engine.runtime import LeadIn
-from leadwire.engine.sources.routing import contacts_connection_of
 from leadwire.store.models.connections import ConnectionRow
 from leadwire.store.models.flows import FlowRow, FlowVersionRow
 
@@ -78,6 +77,27 @@ class TriggeredRun(LeadIn):
 def rerun_key(run_id: str, version: int) -> str:
     """Return the id of a re-run of `run_id` through `version`: `<run id>:v<version>`."""
     return f"{_VERSION_SUFFIX.sub('', run_id)}:v{version}"
+
+
+def contacts_connection_of(
+    flow: FlowRow, connections: dict[str, ConnectionRow]
+) -> tuple[str | None, str | None]:
+    """Return the CRM connection a flow writes to (bound, or the only one), or why none."""
+    if flow.contacts_connection_id is not None:
+        if flow.contacts_connection_id in connections:
+            return flow.contacts_connection_id, None
+        return None, (
+            f"flow {flow.name!r} writes to CRM connection {flow.contacts_connection_id!r}, "
+            "which does not exist"
+        )
+    if len(connections) == 1:
+        return next(iter(connections)), None
+    if not connections:
+        return None, f"flow {flow.name!r} has no CRM connection: add one (leadwire connections)"
+    return None, (
+        f"flow {flow.name!r} names no CRM connection and there are {len(connections)}: "
+        f"bind one with `leadwire flows connect {flow.name} --contacts NAME`"
+    )
 
 
 def load_targets(
