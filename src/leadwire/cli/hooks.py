@@ -12,6 +12,8 @@ key that verifies the CRM's event webhooks: the embedded CRM's by default.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +34,7 @@ from leadwire.engine.sources.crm_events import (
 )
 from leadwire.errors import BadRequestError, DecodeError, NotFoundError
 from leadwire.settings import Settings
-from leadwire.store.app import open_app_store
+from leadwire.store.app import AppStore, open_app_store
 
 app = typer.Typer(
     help="Receiving URLs of Pinterest lead deliveries and CRM events (the secret is shown once).",
@@ -73,6 +75,16 @@ def _delivery_key(key_file: Path | None, key_env: str | None) -> str:
     return key
 
 
+@contextmanager
+def _store(settings: Settings) -> Iterator[AppStore]:
+    """Open the app store for one command and release its connections after."""
+    store = open_app_store(settings)
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
+
+
 @app.command()
 def add(
     ctx: typer.Context,
@@ -96,8 +108,7 @@ def add(
     """Add a hook and print its URL (shown this once) to give Pinterest's subscription."""
     key = _delivery_key(delivery_key_file, delivery_key_env)
     settings: Settings = ctx.obj
-    store = open_app_store(settings)
-    try:
+    with _store(settings) as store:
         connection_id = None
         if pinterest is not None:
             try:
@@ -121,8 +132,6 @@ def add(
             except (DecodeError, BadRequestError) as exc:
                 raise typer.BadParameter(str(exc)) from None
             session.commit()
-    finally:
-        store.engine.dispose()
     typer.echo(f"added hook {hook.name} ({hook.id}); its URL, shown only now:")
     typer.echo(hook_url(settings, secret))
 
@@ -131,12 +140,8 @@ def add(
 def list_all(ctx: typer.Context) -> None:
     """List hooks: name, id, Pinterest connection, subscription, last delivery (never the URL)."""
     settings: Settings = ctx.obj
-    store = open_app_store(settings)
-    try:
-        with store.read_sessions() as session:
-            hooks = list_hooks(session)
-    finally:
-        store.engine.dispose()
+    with _store(settings) as store, store.read_sessions() as session:
+        hooks = list_hooks(session)
     console = _console()
     if not hooks:
         console.print("no hooks: add one with `leadwire hooks add NAME --delivery-key-file F`")
@@ -172,16 +177,12 @@ def remove(
 ) -> None:
     """Remove a hook: deliveries to its URL are refused (404) within seconds."""
     settings: Settings = ctx.obj
-    store = open_app_store(settings)
-    try:
-        with store.sessions() as session:
-            try:
-                hook = remove_hook(session, name)
-            except NotFoundError as exc:
-                raise typer.BadParameter(str(exc)) from None
-            session.commit()
-    finally:
-        store.engine.dispose()
+    with _store(settings) as store, store.sessions() as session:
+        try:
+            hook = remove_hook(session, name)
+        except NotFoundError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        session.commit()
     typer.echo(f"removed hook {hook.name} ({hook.id})")
     if hook.subscription_id:
         typer.echo(f"delete Pinterest's subscription {hook.subscription_id} too, or its leads 404")
@@ -220,16 +221,12 @@ def add_crm(
     """Add a CRM event hook and print its URL (shown this once) to subscribe the CRM to."""
     settings: Settings = ctx.obj
     pem = _public_key(settings, public_key_file)
-    store = open_app_store(settings)
-    try:
-        with store.sessions() as session:
-            try:
-                hook, secret = create_crm_hook(session, name=name, public_key=pem)
-            except BadRequestError as exc:
-                raise typer.BadParameter(str(exc)) from None
-            session.commit()
-    finally:
-        store.engine.dispose()
+    with _store(settings) as store, store.sessions() as session:
+        try:
+            hook, secret = create_crm_hook(session, name=name, public_key=pem)
+        except BadRequestError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        session.commit()
     url = crm_hook_url(settings, secret)
     typer.echo(f"added CRM hook {hook.name} ({hook.id}, {hook.scheme.value} signatures)")
     typer.echo("subscribe the CRM's event webhooks to its URL, e.g. on the embedded CRM:")
@@ -242,12 +239,8 @@ def add_crm(
 def list_crm(ctx: typer.Context) -> None:
     """List CRM event hooks: name, id, signature scheme, last delivery (never the URL)."""
     settings: Settings = ctx.obj
-    store = open_app_store(settings)
-    try:
-        with store.read_sessions() as session:
-            hooks = list_crm_hooks(session)
-    finally:
-        store.engine.dispose()
+    with _store(settings) as store, store.read_sessions() as session:
+        hooks = list_crm_hooks(session)
     console = _console()
     if not hooks:
         console.print("no CRM hooks: add one with `leadwire hooks add-crm NAME`")
@@ -275,14 +268,10 @@ def remove_crm(
 ) -> None:
     """Remove a CRM event hook: events sent to its URL are refused (404) within seconds."""
     settings: Settings = ctx.obj
-    store = open_app_store(settings)
-    try:
-        with store.sessions() as session:
-            try:
-                hook = remove_crm_hook(session, name)
-            except NotFoundError as exc:
-                raise typer.BadParameter(str(exc)) from None
-            session.commit()
-    finally:
-        store.engine.dispose()
+    with _store(settings) as store, store.sessions() as session:
+        try:
+            hook = remove_crm_hook(session, name)
+        except NotFoundError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        session.commit()
     typer.echo(f"removed CRM hook {hook.name} ({hook.id}); remove the CRM's subscription too")
