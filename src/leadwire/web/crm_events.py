@@ -28,7 +28,6 @@ from datetime import datetime
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -50,6 +49,7 @@ from leadwire.errors import DecodeError
 from leadwire.store.models.triggers import CrmHookRow
 from leadwire.store.types import utcnow
 from leadwire.web.errors import error_body, trace_id
+from leadwire.web.hook_cache import DeliveryStamps
 from leadwire.web.receiver import RETRY_AFTER_RECORDING_S, RETRY_AFTER_ROUTING_S, Verdict
 from leadwire.web.services import WebServices
 
@@ -81,10 +81,9 @@ class CrmEventReceiver:
         # a removed hook stops answering within `ttl_s`.
         self._hooks: TtlCache[str, CrmHook] | None = TtlCache(1024, ttl_s) if ttl_s > 0 else None
         self._lock = threading.Lock()
-        self._touch_lock = threading.Lock()
         self._targets: list[FlowTarget] = []
         self._read_at: float | None = None
-        self._touched: dict[str, float] = {}
+        self._stamps = DeliveryStamps(write_sessions, CrmHookRow, interval_s=TOUCH_INTERVAL_S)
 
     def _hook(self, secret: str) -> CrmHook | None:
         digest = hashlib.sha256(secret.encode()).hexdigest()
@@ -168,26 +167,11 @@ class CrmEventReceiver:
 
     def is_touch_due(self, hook_id: str) -> bool:
         """Say whether the hook's `last_delivery_at` is due a write; claim it if so."""
-        now = time.monotonic()
-        with self._touch_lock:
-            last = self._touched.get(hook_id)
-            if last is not None and now - last < TOUCH_INTERVAL_S:
-                return False
-            self._touched[hook_id] = now
-            return True
+        return self._stamps.is_due(hook_id)
 
     def touch(self, hook_id: str) -> None:
         """Set the hook's `last_delivery_at` to now (best effort: a failure is only logged)."""
-        try:
-            with self._write() as session:
-                session.execute(
-                    update(CrmHookRow)
-                    .where(CrmHookRow.id == hook_id)
-                    .values(last_delivery_at=utcnow())
-                )
-                session.commit()
-        except Exception:
-            log.warning("crm_events.touch_failed hook=%s", hook_id, exc_info=True)
+        self._stamps.touch(hook_id)
 
 
 def _unavailable(

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -51,6 +52,50 @@ class OpenHook:
     delivery_key: str = field(repr=False)
 
 
+class DeliveryStamps:
+    """Writes a hook table's `last_delivery_at`, at most once per `interval_s` per hook.
+
+    Best effort: the stamp is a report, so a failed write is only logged.
+    """
+
+    def __init__(
+        self,
+        write_sessions: Callable[[], Session],
+        model: Any,
+        *,
+        interval_s: float = DEFAULT_TOUCH_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._write = write_sessions
+        self._model = model
+        self._interval_s = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._touched: dict[str, float] = {}
+
+    def is_due(self, hook_id: str) -> bool:
+        """Say whether the hook's `last_delivery_at` is due a write; claim it if so."""
+        now = self._clock()
+        with self._lock:
+            last = self._touched.get(hook_id)
+            if last is not None and now - last < self._interval_s:
+                return False
+            self._touched[hook_id] = now
+            return True
+
+    def touch(self, hook_id: str) -> None:
+        """Set the hook's `last_delivery_at` to now."""
+        model = self._model
+        try:
+            with self._write() as session:
+                session.execute(
+                    update(model).where(model.id == hook_id).values(last_delivery_at=utcnow())
+                )
+                session.commit()
+        except Exception:
+            log.warning("hooks.touch_failed hook=%s", hook_id, exc_info=True)
+
+
 class HookDirectory:
     """Finds hooks by URL secret (cached) and records when they were last reached; thread-safe."""
 
@@ -68,11 +113,12 @@ class HookDirectory:
         self._write = write_sessions
         self._ring = ring
         self._ttl_s = ttl_s
-        self._touch_interval_s = touch_interval_s
         self._clock = clock
         self._lock = threading.Lock()
         self._found: dict[str, tuple[float, OpenHook]] = {}
-        self._touched: dict[str, float] = {}
+        self._stamps = DeliveryStamps(
+            write_sessions, PinterestHookRow, interval_s=touch_interval_s, clock=clock
+        )
 
     def find(self, secret: str) -> OpenHook | None:
         """Return the hook of `secret`, or None; `KeyUnavailableError` if its key cannot open."""
@@ -109,23 +155,8 @@ class HookDirectory:
 
     def is_touch_due(self, hook_id: str) -> bool:
         """Say whether the hook's `last_delivery_at` is due a write; claim it if so."""
-        now = self._clock()
-        with self._lock:
-            last = self._touched.get(hook_id)
-            if last is not None and now - last < self._touch_interval_s:
-                return False
-            self._touched[hook_id] = now
-            return True
+        return self._stamps.is_due(hook_id)
 
     def touch(self, hook_id: str) -> None:
         """Set the hook's `last_delivery_at` to now (best effort: a failure is only logged)."""
-        try:
-            with self._write() as session:
-                session.execute(
-                    update(PinterestHookRow)
-                    .where(PinterestHookRow.id == hook_id)
-                    .values(last_delivery_at=utcnow())
-                )
-                session.commit()
-        except Exception:
-            log.warning("receiver.touch_failed hook=%s", hook_id, exc_info=True)
+        self._stamps.touch(hook_id)
