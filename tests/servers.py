@@ -11,6 +11,8 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
+from leadwire.asgi import server_config
+
 
 def bound_socket(host: str = "127.0.0.1") -> socket.socket:
     """Return a socket bound to a free port: its URL is known before anything serves on it."""
@@ -27,8 +29,7 @@ def running(
     """Serve `app` on a free port (or on `sock`) for the duration of the block; yield its URL."""
     sock = sock or bound_socket(host)
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, host, port, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

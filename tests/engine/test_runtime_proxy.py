@@ -9,6 +9,7 @@ logged with its arrival time, so tests can check the waits between attempts.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -126,15 +127,23 @@ class FaultProxy:
             forward = {k: v for k, v in headers.items() if k not in ("host", "content-length")}
             if self.client is None:
                 self.client = httpx.AsyncClient(base_url=self.upstream, timeout=30)
-            response = await self.client.request(
-                scope["method"], scope["path"], content=body, headers=forward
-            )
-            status, content = response.status_code, response.content
-            out_headers = [
-                (k.encode(), v.encode())
-                for k, v in response.headers.items()
-                if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")
-            ]
+            try:
+                response = await self.client.request(
+                    scope["method"], scope["path"], content=body, headers=forward
+                )
+            except httpx.TransportError as exc:
+                # As a gateway answers when its upstream fails: logged like any answer, so a
+                # test waiting for every call to be answered is not left waiting.
+                reason = f"upstream: {type(exc).__name__} {exc}"
+                status, content = 502, json.dumps({"statusCode": 502, "message": reason}).encode()
+                out_headers = [(b"content-type", b"application/json")]
+            else:
+                status, content = response.status_code, response.content
+                out_headers = [
+                    (k.encode(), v.encode())
+                    for k, v in response.headers.items()
+                    if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")
+                ]
         with self.lock:
             self.log.append(Seen(arrived, scope["method"], scope["path"], key, status))
         await send({"type": "http.response.start", "status": status, "headers": out_headers})

@@ -7,6 +7,8 @@ import ctypes
 import uvicorn
 from starlette.types import ASGIApp
 
+from leadwire.asgi import server_config
+
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
     """Cap glibc's malloc arenas before any thread starts.
@@ -26,13 +28,4 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
 def serve(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> None:
     """Serve `app` until interrupted."""
     limit_malloc_arenas()
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level.lower(),
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(server_config(app, host, port, log_level=log_level)).run()

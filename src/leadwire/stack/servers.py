@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
+from leadwire.asgi import server_config
+
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
@@ -44,17 +46,7 @@ async def serve_all(
     """Serve every site until SIGINT/SIGTERM (or `stop`); run `on_started` in a thread once all
     listen (a failure there stops everything and is raised)."""
     servers = [
-        _Server(
-            uvicorn.Config(
-                site.app,
-                host=site.host,
-                port=site.port,
-                log_level=log_level.lower(),
-                access_log=False,
-                lifespan="on",
-                server_header=False,
-            )
-        )
+        _Server(server_config(site.app, site.host, site.port, log_level=log_level))
         for site in sites
     ]
     stop = stop or asyncio.Event()
