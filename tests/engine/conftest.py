@@ -96,6 +96,15 @@ class RuntimeTenant:
             return len(ids), count(ContactTag), count(Task), count(Note)
 
 
+def crm_location(store: CrmStore, name: str) -> tuple[str, str]:
+    """Create a CRM location with a read-write API key; return (location id, key)."""
+    with store.sessions() as session:
+        location = crm_admin.create_location(session, name)
+        key = crm_admin.create_api_key(session, location.id, "rw")
+        session.commit()
+        return location.id, key.token
+
+
 @pytest.fixture(scope="session")
 def runtime_crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, CrmStore]]:
     """One embedded CRM (SQLite) for the runtime's tests: the engine's backend is what varies."""
@@ -116,14 +125,11 @@ def runtime_crm_url(runtime_crm: tuple[str, CrmStore]) -> str:
 def runtime_tenant(runtime_crm: tuple[str, CrmStore]) -> Iterator[RuntimeTenant]:
     """A location with a read-write key, and the fault proxy in front of its CRM."""
     url, store = runtime_crm
-    with store.sessions() as session:
-        location = crm_admin.create_location(session, "runtime")
-        key = crm_admin.create_api_key(session, location.id, "rw")
-        session.commit()
+    location_id, key = crm_location(store, "runtime")
     proxy = FaultProxy(url)
     with running(proxy) as proxy_url:
         proxy.url = proxy_url
-        yield RuntimeTenant(store, url, proxy, location.id, key.token)
+        yield RuntimeTenant(store, url, proxy, location_id, key)
 
 
 @pytest.fixture(

@@ -1,4 +1,5 @@
-"""The runtime's pure parts: backoff, the throttle, the workflow's wire data, the schema."""
+"""The runtime's pure parts: backoff, the workflow's wire data, the schema (the throttle:
+`test_runtime_throttle`)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import MetaData
 
-from leadwire.engine.runtime import RateBudget, RateObservation, RetryPolicy, retry_delay_s
+from leadwire.engine.runtime import RateObservation, RetryPolicy, retry_delay_s
 from leadwire.engine.runtime.backoff import is_exhausted, unit_interval
 from leadwire.engine.runtime.jobs import CallOutcome, CallRecord, LeadJob, Progress
-from leadwire.engine.runtime.throttle import LocationThrottle
 from leadwire.store.app import open_app_store
 from leadwire.store.models.base import AppBase
 from leadwire.store.models.runs import InboxRow, RunRow, RunStepRow
@@ -65,55 +65,6 @@ def test_retries_stop_at_the_window() -> None:
         retry_delay_s(policy, 0, seed="x")
     with pytest.raises(ValueError, match="base_s"):
         RetryPolicy(base_s=10, cap_s=1)
-
-
-def test_the_limiter_follows_the_published_budget() -> None:
-    assert RateBudget().segments_per_interval() == 22  # 100 per 10 s, 4 calls a lead, 90 %
-    assert RateBudget(burst=100, calls_per_lead=1, headroom=1).segments_per_interval() == 100
-    assert RateBudget(burst=3, calls_per_lead=8).segments_per_interval() == 1
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_a_spent_budget_pauses_its_location_for_an_interval() -> None:
-    clock = Clock()
-    throttle = LocationThrottle(RateBudget(), clock=clock)
-    throttle.observe("A", RateObservation(100, 0, 10_000, 5000))
-    assert throttle.wait_s("A") == 10.0
-    assert throttle.wait_s("B") == 0.0
-    clock.now += 10
-    assert throttle.wait_s("A") == 0.0
-
-
-def test_a_429_pauses_for_its_retry_after_and_the_daily_quota_until_midnight() -> None:
-    clock = Clock()
-    throttle = LocationThrottle(RateBudget(), clock=clock)
-    throttle.refuse("A", 3.0)
-    assert throttle.wait_s("A") == 3.0
-    throttle.refuse("A", 1.0)  # a shorter pause never shortens a longer one
-    assert throttle.wait_s("A") == 3.0
-    throttle.observe("B", RateObservation(100, 50, 10_000, 0))
-    assert throttle.wait_s("B") == 86_400 - clock.now % 86_400
-
-
-def test_other_published_limits_change_the_limiter_once() -> None:
-    seen: list[RateBudget] = []
-    throttle = LocationThrottle(RateBudget(), on_budget_change=seen.append, clock=Clock())
-    throttle.observe("A", RateObservation(100, 99, 10_000, None))
-    assert seen == []
-    throttle.observe("A", RateObservation(50, 49, 5_000, None))
-    throttle.observe("B", RateObservation(50, 40, 5_000, None))
-    assert [(b.burst, b.interval_s) for b in seen] == [(50, 5.0)]
-    assert throttle.budget.segments_per_interval() == 11
-    throttle.set_budget(RateBudget(calls_per_lead=2))
-    throttle.set_budget(RateBudget(calls_per_lead=2))
-    assert [b.segments_per_interval() for b in seen] == [11, 45]
 
 
 def test_rate_headers_are_read_leniently() -> None:

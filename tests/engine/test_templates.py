@@ -17,7 +17,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from leadwire.crm import admin as crm_admin
 from leadwire.crm.app import create_app as create_crm_app
 from leadwire.crm.models import Contact, ContactTag, Note, Task
 from leadwire.crm.store import CrmStore, open_store
@@ -25,6 +24,7 @@ from leadwire.engine.flows import FlowVersion, list_templates, load_template, te
 from leadwire.engine.planning import CrmCall, Outcome, PinterestContext, Plan, plan, read_lead
 from leadwire.sandbox.generator import LeadGenerator
 from tests.conftest import make_settings
+from tests.engine.conftest import crm_location
 from tests.servers import running
 
 NOW = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)  # a Wednesday, 12:00 in New York
@@ -196,12 +196,9 @@ class Crm:
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
     settings = make_settings(Path(tmp_path_factory.mktemp("templates-crm")))
     store = open_store(settings)
-    with store.sessions() as session:
-        location = crm_admin.create_location(session, "templates")
-        key = crm_admin.create_api_key(session, location.id, "rw")
-        session.commit()
+    location_id, key = crm_location(store, "templates")
     with running(create_crm_app(settings, store=store)) as url:
-        yield Crm(url, store, location.id, key.token)
+        yield Crm(url, store, location_id, key)
     store.engine.dispose()
 
 

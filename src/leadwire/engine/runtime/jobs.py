@@ -137,6 +137,8 @@ class CallOutcome(StrEnum):
     OK = "ok"
     RETRY = "retry"
     FATAL = "fatal"
+    # Not made: the location's rate budget had no room; the segment comes back at its turn.
+    WAIT = "wait"
 
 
 @dataclass(frozen=True, slots=True)

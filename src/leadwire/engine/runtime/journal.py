@@ -114,6 +114,8 @@ class SegmentEnd:
     ended_ms: int
     next_attempt_ms: int | None = None
     failure: CallRecord | None = None
+    # Set when the segment ended to wait for its location's rate budget (not a failure).
+    wait: CallRecord | None = None
     failure_attempts: int = 0
     first_failure_ms: int | None = None
     function_id: int = 1
@@ -145,7 +147,7 @@ def _step_rows(end: SegmentEnd) -> list[dict[str, Any]]:
 
 
 def _run_row(end: SegmentEnd) -> dict[str, Any]:
-    job, failure = end.job, end.failure
+    job, failure = end.job, end.failure or end.wait
     finished = end.status in (RunStatus.SUCCEEDED, RunStatus.NEEDS_ATTENTION)
     return {
         "run_id": job.run_id,

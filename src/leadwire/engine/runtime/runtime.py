@@ -20,7 +20,7 @@ from leadwire.engine.runtime.contracts import StepExecutor
 from leadwire.engine.runtime.intake import LeadIntake
 from leadwire.engine.runtime.options import APP_NAME, RuntimeOptions
 from leadwire.engine.runtime.system_db import migrate_system_tables, open_engine
-from leadwire.engine.runtime.throttle import LocationThrottle, RateBudget
+from leadwire.engine.runtime.throttle import LocationThrottle
 from leadwire.engine.runtime.workflow import SegmentContext, bind_context
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,7 @@ class Runtime:
                 pool_size=options.pool_size,
                 relaxed=options.checkpoint_synchronous.upper() in ("OFF", "NORMAL"),
             )
-            holder: list[Queue] = []
-            throttle = LocationThrottle(
-                options.budget, on_budget_change=lambda b: _set_limiter(holder, b)
-            )
+            throttle = LocationThrottle(options.budget)
             bind_context(
                 SegmentContext(
                     executor=executor,
@@ -82,7 +79,6 @@ class Runtime:
             )
             try:
                 queue = _start_dbos(options, engine)
-                holder.append(queue)
                 intake = LeadIntake.open(options, migrate=False)
             except BaseException:
                 DBOS.destroy()
@@ -91,10 +87,11 @@ class Runtime:
                 raise
             _launched = cls(options, intake, throttle, queue, engine)
             log.info(
-                "runtime.launched executor=%s queue=%s limit=%d/%.1fs",
+                "runtime.launched executor=%s queue=%s calls=%d/%.1fs per location",
                 options.executor_id,
                 options.queue_name,
-                *_limiter(options.budget),
+                options.budget.calls_per_interval(),
+                options.budget.interval_s,
             )
             return _launched
 
@@ -111,7 +108,12 @@ class Runtime:
 
 
 def _start_dbos(options: RuntimeOptions, engine: Engine) -> Queue:
-    """Launch DBOS on `engine` and register (or update) the partitioned queue."""
+    """Launch DBOS on `engine` and register (or update) the queue.
+
+    The queue has no rate limiter: DBOS's counts workflow starts, the CRM counts calls, so
+    calls are paced per location by the throttle instead (see `throttle`). Without partition
+    limits DBOS also takes its cheaper dequeue, with no scan of the partitions per poll.
+    """
     config: DBOSConfig = {
         "name": APP_NAME,
         "system_database_url": options.database_url,
@@ -127,29 +129,14 @@ def _start_dbos(options: RuntimeOptions, engine: Engine) -> Queue:
     }
     DBOS(config=config)
     DBOS.launch()
-    limit, period = _limiter(options.budget)
     return DBOS.register_queue(
         options.queue_name,
         worker_concurrency=options.worker_concurrency,
-        partition_limiter={"limit": limit, "period": period},
         polling_interval_sec=options.polling_interval_s,
-        # A restarted worker brings the limiter back to the published budget; responses
-        # move it again if the CRM says otherwise.
+        # The configuration is this code's: a queue row an earlier version left (with a
+        # partition limiter, say) is overwritten.
         on_conflict="always_update",
     )
-
-
-def _limiter(budget: RateBudget) -> tuple[int, float]:
-    return budget.segments_per_interval(), budget.interval_s
-
-
-def _set_limiter(holder: list[Queue], budget: RateBudget) -> None:
-    """Follow a CRM whose headers publish other limits than assumed: every worker reloads it."""
-    if not holder:
-        return
-    limit, period = _limiter(budget)
-    holder[0].set_partition_limiter({"limit": limit, "period": period})
-    log.info("runtime.limiter_changed limit=%d/%.1fs", limit, period)
 
 
 def serve_worker(

@@ -1,82 +1,166 @@
-"""Keeping within the CRM's rate limits: the queue's per-location limiter, and location pauses.
+"""Keeping within the CRM's rate limits: calls paced per location, waits scheduled in turn.
 
-Two layers, because DBOS's limiter counts workflow *starts* per partition (one partition per
-CRM location) and its value is one per queue, while the CRM counts *calls* per location:
+The CRM counts *requests* per location in windows of its own (HighLevel: 100 per 10 s; the
+embedded CRM opens a window at the first request after the last one closed), which a client
+can neither see nor align with. So each location gets `calls_per_interval` slots (95 % of the
+published burst): a call holds one from the moment it is admitted until `interval_s` after its
+answer came back. Any span of `interval_s` then carries at most that many of our calls, however
+the CRM's windows fall — no 429 from our own pace — and under a backlog the slots are in use
+nearly all the time, so ~95 % of the budget is spent.
 
-1. The partitioned queue's `partition_limiter` admits `burst * headroom / calls_per_lead`
-   segments per interval and location, from the CRM's published limits (100 per 10 s). When
-   responses show other limits (`X-RateLimit-Max`, `X-RateLimit-Interval-Milliseconds`) the
-   limiter is recomputed and stored in the queue's row, which every worker reloads each poll.
-2. A location whose budget runs out anyway (`X-RateLimit-Remaining: 0`, a 429, the daily quota)
-   is paused in this worker: its calls are not made but rescheduled, through the same
-   backoff path as a 429, until the pause ends. Nothing sleeps.
+A segment asks for the slots of all the calls it is about to make at once (`admit`). When they
+are not free it gets a time to come back instead: waiting segments are given times one after
+the other, spaced at the budget's pace, so they return in turn rather than all at the end of a
+window. The runtime reschedules the segment for that time (DBOS holds it; nothing sleeps), and
+a wait is not a failed attempt. A segment that is back at its time goes first; a new one that
+finds others waiting queues behind them.
+
+Pauses on top of that: a 429 pauses the location for its `Retry-After`, `X-RateLimit-Remaining:
+0` for an interval, a spent daily quota until midnight UTC. And when the CRM's remaining count
+says the window holds more calls than this worker made (other workers, other apps on the same
+location), the difference holds slots too. The state is per worker process: across several
+workers those headers and 429s keep the pace.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from leadwire.engine.runtime.contracts import RateObservation
 
 _DAY_S = 86_400.0
+# A segment told to come back at a time is "waiting" until then and a little after: its
+# worker may be busy, or DBOS's poll late. After that its turn is given up.
+_TURN_KEPT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
 class RateBudget:
-    """A CRM's published per-location limit, and how much of it one lead spends."""
+    """A CRM's published per-location limit, and the share of it the engine uses."""
 
     burst: int = 100
     interval_s: float = 10.0
-    calls_per_lead: float = 4.0
-    headroom: float = 0.9
+    headroom: float = 0.95
 
     def __post_init__(self) -> None:
-        if self.burst < 1 or self.interval_s <= 0 or self.calls_per_lead <= 0:
-            raise ValueError("burst, interval_s and calls_per_lead must be positive")
+        if self.burst < 1 or self.interval_s <= 0:
+            raise ValueError("burst and interval_s must be positive")
         if not 0 < self.headroom <= 1:
             raise ValueError("headroom must be in (0, 1]")
 
-    def segments_per_interval(self) -> int:
-        """Return how many segments a location may start per interval (at least one)."""
-        return max(1, math.floor(self.burst * self.headroom / self.calls_per_lead))
+    def calls_per_interval(self) -> int:
+        """Return how many calls a location may have made in any span of `interval_s`."""
+        return max(1, math.floor(self.burst * self.headroom))
+
+
+@dataclass(slots=True)
+class _Location:
+    """One location's slots: calls in flight, and when the finished ones stop counting."""
+
+    in_flight: int = 0
+    # Min-heap of the times at which finished calls (and foreign ones) give their slot back.
+    frees: list[float] = field(default_factory=list)
+    paused_until: float = 0.0
+    # The end of the line of waiting segments: the next one waits until at least then.
+    line_ends: float = 0.0
+    # Waiting segments (by ticket) and the time each was told to come back.
+    waiting: dict[str, float] = field(default_factory=dict)
+
+    def used(self, now: float) -> int:
+        while self.frees and self.frees[0] <= now:
+            heapq.heappop(self.frees)
+        return self.in_flight + len(self.frees)
+
+    def free_at(self, needed: int, now: float, interval_s: float) -> float:
+        """When `needed` more slots will be free (calls in flight: an interval from now)."""
+        if needed <= 0:
+            return now
+        if needed > len(self.frees):
+            return now + interval_s  # a call in flight frees its slot an interval after now
+        return heapq.nsmallest(needed, self.frees)[-1]
+
+    def forget_stale_turns(self, now: float) -> None:
+        stale = [t for t, at in self.waiting.items() if at + _TURN_KEPT_S < now]
+        for ticket in stale:
+            del self.waiting[ticket]
 
 
 class LocationThrottle:
-    """This worker's view of each location's remaining budget."""
+    """This worker's view of each location's rate budget; thread-safe."""
 
-    def __init__(
-        self,
-        budget: RateBudget,
-        *,
-        on_budget_change: Callable[[RateBudget], None] | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, budget: RateBudget, *, clock: Callable[[], float] = time.time) -> None:
         self._budget = budget
-        self._on_budget_change = on_budget_change
         self._clock = clock
-        self._paused_until: dict[str, float] = {}
+        self._locations: dict[str, _Location] = {}
         self._lock = threading.Lock()
 
     @property
     def budget(self) -> RateBudget:
-        """The budget the queue's limiter currently follows."""
+        """The budget calls are paced to (the published one, or what the headers said)."""
         return self._budget
 
-    def wait_s(self, location_id: str) -> float:
-        """Return how long calls to `location_id` must wait (0: go ahead)."""
+    def _location(self, location_id: str) -> _Location:
+        state = self._locations.get(location_id)
+        if state is None:
+            state = self._locations[location_id] = _Location()
+        return state
+
+    def admit(self, location_id: str, ticket: str, calls: int) -> float:
+        """Take `calls` slots of `location_id` for `ticket` (0.0), or say how long to wait.
+
+        At most the budget's `calls_per_interval`: more could never be made in one go.
+        """
+        now = self._clock()
         with self._lock:
-            until = self._paused_until.get(location_id)
-            if until is None:
+            state = self._location(location_id)
+            limit = self._budget.calls_per_interval()
+            if not 1 <= calls <= limit:
+                raise ValueError(f"a batch must have 1 to {limit} calls, not {calls}")
+            returning = state.waiting.pop(ticket, None) is not None
+            used = state.used(now)
+            queued_behind = not returning and state.line_ends > now
+            if state.paused_until <= now and used + calls <= limit and not queued_behind:
+                state.in_flight += calls
                 return 0.0
-            left = until - self._clock()
-            if left <= 0:
-                del self._paused_until[location_id]
-                return 0.0
-            return left
+            ready = max(
+                state.free_at(used + calls - limit, now, self._budget.interval_s),
+                state.paused_until,
+                state.line_ends,
+                now,
+            )
+            state.line_ends = ready + calls * self._budget.interval_s / limit
+            if len(state.waiting) > 4 * limit:
+                state.forget_stale_turns(now)
+            state.waiting[ticket] = ready
+            # Never "come back now": a wait is at least a millisecond.
+            return max(ready - now, 0.001)
+
+    def finished(self, location_id: str) -> None:
+        """One admitted call got its answer (or gave up): its slot frees an interval from now."""
+        now = self._clock()
+        with self._lock:
+            state = self._location(location_id)
+            state.in_flight = max(0, state.in_flight - 1)
+            heapq.heappush(state.frees, now + self._budget.interval_s)
+
+    def release(self, location_id: str, calls: int) -> None:
+        """Give back slots admitted for calls that were not made."""
+        if calls <= 0:
+            return
+        with self._lock:
+            state = self._location(location_id)
+            state.in_flight = max(0, state.in_flight - calls)
+
+    def wait_s(self, location_id: str) -> float:
+        """Return how long the location is paused (0: not paused)."""
+        with self._lock:
+            state = self._locations.get(location_id)
+            return 0.0 if state is None else max(0.0, state.paused_until - self._clock())
 
     def refuse(self, location_id: str, retry_after_s: float | None) -> None:
         """Note a 429: pause the location for `retry_after_s`, or a whole interval if unsaid."""
@@ -86,26 +170,36 @@ class LocationThrottle:
     def observe(self, location_id: str, seen: RateObservation) -> None:
         """Learn from one response's rate-limit headers."""
         now = self._clock()
+        self._follow_published(seen)
         if seen.daily_remaining is not None and seen.daily_remaining <= 0:
             self._pause(location_id, _DAY_S - now % _DAY_S)
-        elif seen.burst_remaining is not None and seen.burst_remaining <= 0:
+            return
+        if seen.burst_remaining is None:
+            return
+        if seen.burst_remaining <= 0:
             interval = (seen.interval_ms / 1000) if seen.interval_ms else self._budget.interval_s
             self._pause(location_id, interval)
-        self._follow_published(seen)
+            return
+        with self._lock:
+            # The CRM counts more calls in its window than this worker has made in the last
+            # interval: someone else spends the budget. Hold their share of the slots too.
+            budget = self._budget
+            spent = (seen.burst_max or budget.burst) - seen.burst_remaining
+            state = self._location(location_id)
+            foreign = spent - state.used(now)
+            for _ in range(min(foreign, budget.burst)):
+                heapq.heappush(state.frees, now + budget.interval_s)
 
     def set_budget(self, budget: RateBudget) -> None:
         """Follow another budget from now on (an operator's, or a CRM plan's)."""
         with self._lock:
-            if budget == self._budget:
-                return
             self._budget = budget
-        if self._on_budget_change is not None:
-            self._on_budget_change(budget)
 
     def _pause(self, location_id: str, wait_s: float) -> None:
         until = self._clock() + max(0.0, wait_s)
         with self._lock:
-            self._paused_until[location_id] = max(until, self._paused_until.get(location_id, 0))
+            state = self._location(location_id)
+            state.paused_until = max(until, state.paused_until)
 
     def _follow_published(self, seen: RateObservation) -> None:
         burst = seen.burst_max if seen.burst_max and seen.burst_max > 0 else self._budget.burst
@@ -115,9 +209,5 @@ class LocationThrottle:
             else self._budget.interval_s
         )
         with self._lock:
-            if (burst, interval) == (self._budget.burst, self._budget.interval_s):
-                return
-            self._budget = replace(self._budget, burst=burst, interval_s=interval)
-            budget = self._budget
-        if self._on_budget_change is not None:
-            self._on_budget_change(budget)
+            if (burst, interval) != (self._budget.burst, self._budget.interval_s):
+                self._budget = replace(self._budget, burst=burst, interval_s=interval)

@@ -38,6 +38,8 @@ STEP_NAME = "crm-calls"
 PREPARE_STEP_NAME = "prepare"
 PLAN_STEP_ID = "plan"
 PREPARE_STEP_ID = "prepare"
+# The error type of a segment that ended to wait for its location's rate budget.
+BUDGET_WAIT = "RateBudgetWait"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +90,6 @@ def _attempt(
             **details,
         )
 
-    wait = ctx.throttle.wait_s(location_id)
-    if wait > 0:
-        return record(
-            CallOutcome.RETRY,
-            error_type="RateBudgetExhausted",
-            error_message=f"the location's rate budget is spent; next window in {wait:.1f} s",
-            retry_after_s=wait,
-        )
     try:
         result = ctx.executor.execute(call, bindings)
     except RetryableError as exc:
@@ -124,19 +118,55 @@ def _error(exc: BaseException) -> dict[str, str]:
     return {"error_type": type(exc).__name__, "error_message": str(exc) or type(exc).__name__}
 
 
+def _budget_wait(index: int, call: StepCall, wait_s: float) -> CallRecord:
+    return CallRecord(
+        index=index,
+        step_id=call.step_id,
+        summary=call.describe(),
+        outcome=CallOutcome.WAIT,
+        started_ms=_now_ms(),
+        duration_ms=0,
+        error_type=BUDGET_WAIT,
+        error_message=f"waiting for the location's rate budget: next call in {wait_s:.1f} s",
+        retry_after_s=wait_s,
+    )
+
+
 def _run_calls(
-    location_id: str, start: int, calls: Sequence[StepCall], bindings: dict[str, str]
+    location_id: str, ticket: str, start: int, calls: Sequence[StepCall], bindings: dict[str, str]
 ) -> dict[str, Any]:
-    """The DBOS step: make `calls` in order, stopping at the first that does not succeed."""
+    """The DBOS step: make `calls` in order, stopping at the first that does not succeed.
+
+    The calls' rate budget is taken up front, for all of them: a segment either goes or waits
+    its turn whole, and never holds slots while it waits.
+    """
     ctx = _current()
+    # A budget smaller than the batch: the rest go in the segment's next step.
+    calls = calls[: ctx.throttle.budget.calls_per_interval()]
+    wait = ctx.throttle.admit(location_id, ticket, len(calls))
+    if wait > 0:
+        return {
+            "function_id": DBOS.step_id,
+            "records": [_budget_wait(start, calls[0], wait).to_wire()],
+        }
     local = dict(bindings)
     records = []
-    for offset, call in enumerate(calls):
-        record = _attempt(ctx, location_id, start + offset, call, local)
-        records.append(record.to_wire())
-        if record.outcome is not CallOutcome.OK or record.resume_after_s:
-            break
-        local.update(record.outputs)
+    made = 0
+    try:
+        for offset, call in enumerate(calls):
+            paused = ctx.throttle.wait_s(location_id)
+            if paused > 0:  # another segment met a 429 meanwhile
+                records.append(_budget_wait(start + offset, call, paused).to_wire())
+                break
+            record = _attempt(ctx, location_id, start + offset, call, local)
+            made += 1
+            ctx.throttle.finished(location_id)
+            records.append(record.to_wire())
+            if record.outcome is not CallOutcome.OK or record.resume_after_s:
+                break
+            local.update(record.outputs)
+    finally:
+        ctx.throttle.release(location_id, len(calls) - made)
     return {"function_id": DBOS.step_id, "records": records}
 
 
@@ -215,7 +245,7 @@ def run_segment(ctx: SegmentContext, job: LeadJob, progress: Progress) -> dict[s
     while failure is None and not pause_s and index < len(planned):
         batch = planned[index : index + ctx.calls_per_step]
         out = DBOS.run_step(
-            {"name": STEP_NAME}, _run_calls, job.location_id, index, batch, bindings
+            {"name": STEP_NAME}, _run_calls, job.location_id, job.run_id, index, batch, bindings
         )
         function_id = int(out["function_id"])
         for wire in out["records"]:
@@ -263,15 +293,8 @@ def _end_segment(ctx: SegmentContext, job: LeadJob, progress: Progress, done: _D
     }
     if failure is None and done.pause_s:
         ended = _ended(records, job)
-        following = replace(
-            progress,
-            segment=progress.segment + 1,
-            next_index=done.next_index,
-            bindings=done.bindings,
-            crm_ids=done.crm_ids,
-            attempts=0,
-            first_failure_ms=None,
-            tries=progress.tries + 1,
+        following = _following(
+            progress, done, done.next_index, attempts=0, first_failure_ms=None, counted=True
         )
         _enqueue_following(ctx, job, following, done.pause_s)
         end = SegmentEnd(
@@ -286,6 +309,8 @@ def _end_segment(ctx: SegmentContext, job: LeadJob, progress: Progress, done: _D
         end = SegmentEnd(status=RunStatus.SUCCEEDED, ended_ms=_ended(records, job), **common)
         write_segment_end(ctx.engine, end)
         return end
+    if failure.outcome is CallOutcome.WAIT:
+        return _wait_for_budget(ctx, job, progress, done, failure, common)
     same_call = failure.index == progress.next_index
     attempts = progress.attempts + 1 if same_call else 1
     first_ms = progress.first_failure_ms if same_call and progress.first_failure_ms else None
@@ -306,16 +331,8 @@ def _end_segment(ctx: SegmentContext, job: LeadJob, progress: Progress, done: _D
         )
         next_ms = failure.finished_ms + int(delay * 1000)
         if not is_exhausted(ctx.retry, first_failure_s=first_ms / 1000, next_try_s=next_ms / 1000):
-            following = Progress(
-                chain=progress.chain,
-                segment=progress.segment + 1,
-                next_index=failure.index,
-                bindings=done.bindings,
-                crm_ids=done.crm_ids,
-                attempts=attempts,
-                first_failure_ms=first_ms,
-                tries=progress.tries + 1,
-                prepared=progress.prepared,
+            following = _following(
+                progress, done, failure.index, attempts=attempts, first_failure_ms=first_ms
             )
             _enqueue_following(ctx, job, following, delay)
             end = SegmentEnd(status=RunStatus.RETRYING, next_attempt_ms=next_ms, **common, **failed)
@@ -333,6 +350,61 @@ def _end_segment(ctx: SegmentContext, job: LeadJob, progress: Progress, done: _D
         failure.error_type,
     )
     return end
+
+
+def _wait_for_budget(
+    ctx: SegmentContext,
+    job: LeadJob,
+    progress: Progress,
+    done: _Done,
+    wait: CallRecord,
+    common: dict[str, Any],
+) -> SegmentEnd:
+    """Come back at the turn the throttle gave: not a failure, so no attempt is counted."""
+    moved_on = wait.index != progress.next_index
+    following = _following(
+        progress,
+        done,
+        wait.index,
+        # Failures counted so far were the earlier call's, which has since succeeded.
+        attempts=0 if moved_on else progress.attempts,
+        first_failure_ms=None if moved_on else progress.first_failure_ms,
+        counted=False,
+    )
+    delay = wait.retry_after_s or 0.001
+    _enqueue_following(ctx, job, following, delay)
+    common["records"] = [r for r in done.records if r.outcome is not CallOutcome.WAIT]
+    end = SegmentEnd(
+        status=RunStatus.WAITING,
+        ended_ms=wait.finished_ms,
+        next_attempt_ms=wait.finished_ms + int(delay * 1000),
+        wait=wait,
+        **common,
+    )
+    write_segment_end(ctx.engine, end)
+    return end
+
+
+def _following(
+    progress: Progress,
+    done: _Done,
+    next_index: int,
+    *,
+    attempts: int,
+    first_failure_ms: int | None,
+    counted: bool = True,
+) -> Progress:
+    """The progress the run's next segment starts from; `counted`: this segment was a try."""
+    return replace(
+        progress,
+        segment=progress.segment + 1,
+        next_index=next_index,
+        bindings=done.bindings,
+        crm_ids=done.crm_ids,
+        attempts=attempts,
+        first_failure_ms=first_failure_ms,
+        tries=progress.tries + 1 if counted else progress.tries,
+    )
 
 
 def _ended(records: list[CallRecord], job: LeadJob) -> int:
