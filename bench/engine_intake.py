@@ -148,6 +148,10 @@ class _Call:
     def describe(self) -> str:
         return self.step_id
 
+    @property
+    def rate_limited(self) -> bool:
+        return True
+
 
 class _NoIo:
     """An executor that answers at once: what remains is the runtime's own work."""

@@ -61,6 +61,11 @@ class HttpCall:
         """Name the request without its body (which holds personal data)."""
         return f"{self.method} {self.path}"
 
+    @property
+    def rate_limited(self) -> bool:
+        """Every call here is a CRM request."""
+        return True
+
     def to_wire(self) -> JsonObject:
         """Return the call as payload JSON."""
         return {

@@ -24,6 +24,11 @@ class PlanNote:
         """Return the plan's summary."""
         return self.summary
 
+    @property
+    def rate_limited(self) -> bool:
+        """Bookkeeping: no request."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class EndEarly:
@@ -36,6 +41,11 @@ class EndEarly:
     def describe(self) -> str:
         """Return why the run ends here."""
         return f"{'stopped' if self.stopped else 'filtered'}: {self.reason}"
+
+    @property
+    def rate_limited(self) -> bool:
+        """Bookkeeping: no request."""
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +80,11 @@ class ActionStep:
         if isinstance(action, WebhookCall):
             return f"webhook {action.method}"
         return f"wait {action.seconds} s"
+
+    @property
+    def rate_limited(self) -> bool:
+        """CRM calls only: a webhook goes elsewhere, a wait nowhere."""
+        return isinstance(self.action, CrmCall)
 
 
 RunStep = PlanNote | EndEarly | ActionStep

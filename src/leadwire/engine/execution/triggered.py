@@ -37,6 +37,11 @@ class BindContact:
         """Say what the step does."""
         return "the event's contact"
 
+    @property
+    def rate_limited(self) -> bool:
+        """The contact comes with the event: no request."""
+        return False
+
     def result(self) -> StepResult:
         """Return the bindings later steps resolve `{contact_id}` from."""
         return StepResult(

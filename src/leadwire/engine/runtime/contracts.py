@@ -28,6 +28,11 @@ class StepCall(Protocol):
         """Summarise the call's inputs in one line, without personal data."""
         ...
 
+    @property
+    def rate_limited(self) -> bool:
+        """Whether the call spends its CRM location's rate budget (a request to the CRM)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RateObservation:

@@ -2,24 +2,27 @@
 
 The CRM counts *requests* per location in windows of its own (HighLevel: 100 per 10 s; the
 embedded CRM opens a window at the first request after the last one closed), which a client
-can neither see nor align with. So each location gets `calls_per_interval` slots (95 % of the
+can neither see nor align with. So each location gets `calls_per_interval` slots (the
 published burst): a call holds one from the moment it is admitted until `interval_s` after its
 answer came back. Any span of `interval_s` then carries at most that many of our calls, however
 the CRM's windows fall — no 429 from our own pace — and under a backlog the slots are in use
-nearly all the time, so ~95 % of the budget is spent.
+nearly all the time, so over 90 % of the budget is spent.
 
 A segment asks for the slots of all the calls it is about to make at once (`admit`). When they
-are not free it gets a time to come back instead: waiting segments are given times one after
-the other, spaced at the budget's pace, so they return in turn rather than all at the end of a
-window. The runtime reschedules the segment for that time (DBOS holds it; nothing sleeps), and
-a wait is not a failed attempt. A segment that is back at its time goes first; a new one that
-finds others waiting queues behind them.
+are not free it gets a time to come back instead, and the runtime reschedules it for then
+(DBOS holds it; nothing sleeps); a wait is not a failed attempt. Waiting segments are given
+times one after the other, spaced at the pace the slots sustain — `calls_per_interval` per
+*hold*, the measured time from a call's admission to its slot's release (the interval, plus
+how long the calls of its step took) — so they come back in turn rather than all at the end of
+a window. A segment back at its turn goes before new ones. They come back a little late (DBOS
+moves delayed workflows to the queue about once a second), so one may find its slots still
+taken: it keeps its place, back as soon as they free.
 
-Pauses on top of that: a 429 pauses the location for its `Retry-After`, `X-RateLimit-Remaining:
-0` for an interval, a spent daily quota until midnight UTC. And when the CRM's remaining count
-says the window holds more calls than this worker made (other workers, other apps on the same
-location), the difference holds slots too. The state is per worker process: across several
-workers those headers and 429s keep the pace.
+Pauses on top of that: a 429 pauses the location for its `Retry-After`, a spent daily quota
+until midnight UTC. And when the CRM's remaining count says its window holds more calls than
+this worker made (other workers, other apps on the same location), the difference holds slots
+too, for an interval. The state is per worker process: across several workers those headers
+and 429s keep the pace.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ _DAY_S = 86_400.0
 # A segment told to come back at a time is "waiting" until then and a little after: its
 # worker may be busy, or DBOS's poll late. After that its turn is given up.
 _TURN_KEPT_S = 30.0
+# How much one measured hold moves the average the pace follows.
+_HOLD_WEIGHT = 0.2
+# The hold assumed before any is measured, in intervals: the calls of a step take a while.
+_FIRST_HOLD = 1.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,10 @@ class RateBudget:
 
     burst: int = 100
     interval_s: float = 10.0
-    headroom: float = 0.95
+    # All of it: a call holds its slot until an interval after its answer, so the CRM counts
+    # at most `burst` per interval whenever it counts a call — and HighLevel's budget is per
+    # app and location, shared only with this install's other workers (see `observe`).
+    headroom: float = 1.0
 
     def __post_init__(self) -> None:
         if self.burst < 1 or self.interval_s <= 0:
@@ -68,8 +78,14 @@ class _Location:
     paused_until: float = 0.0
     # The end of the line of waiting segments: the next one waits until at least then.
     line_ends: float = 0.0
+    # The same for segments that came back at their turn too early.
+    rejoin_ends: float = 0.0
     # Waiting segments (by ticket) and the time each was told to come back.
     waiting: dict[str, float] = field(default_factory=dict)
+    # Admitted segments (by ticket), and when.
+    admitted: dict[str, float] = field(default_factory=dict)
+    # How long a slot is held, from admission to release, on average (None: none measured).
+    hold_s: float | None = None
 
     def used(self, now: float) -> int:
         while self.frees and self.frees[0] <= now:
@@ -121,40 +137,60 @@ class LocationThrottle:
             limit = self._budget.calls_per_interval()
             if not 1 <= calls <= limit:
                 raise ValueError(f"a batch must have 1 to {limit} calls, not {calls}")
-            returning = state.waiting.pop(ticket, None) is not None
+            turn = state.waiting.pop(ticket, None)
             used = state.used(now)
-            queued_behind = not returning and state.line_ends > now
+            queued_behind = turn is None and state.line_ends > now
             if state.paused_until <= now and used + calls <= limit and not queued_behind:
                 state.in_flight += calls
+                state.admitted[ticket] = now
                 return 0.0
             ready = max(
                 state.free_at(used + calls - limit, now, self._budget.interval_s),
                 state.paused_until,
-                state.line_ends,
                 now,
             )
-            state.line_ends = ready + calls * self._budget.interval_s / limit
+            # One segment's share of the pace: its calls' part of the slots, held `hold` each.
+            # (Slots a batch cannot fill — 1 of 100 for batches of 3 — do not count.)
+            hold = max(state.hold_s or 0.0, self._budget.interval_s * _FIRST_HOLD)
+            spacing = hold / (limit // calls)
+            if turn is None:
+                ready = max(ready, state.line_ends)
+                state.line_ends = ready + spacing
+            else:
+                # Back at its turn and still no room (earlier calls answered later than the
+                # pace assumed): it keeps its place before the line, back as soon as its slots
+                # are free — those that came back too early after it, one after the other.
+                ready = max(ready, state.rejoin_ends)
+                state.rejoin_ends = ready + spacing
             if len(state.waiting) > 4 * limit:
                 state.forget_stale_turns(now)
             state.waiting[ticket] = ready
             # Never "come back now": a wait is at least a millisecond.
             return max(ready - now, 0.001)
 
-    def finished(self, location_id: str) -> None:
+    def finished(self, location_id: str, ticket: str) -> None:
         """One admitted call got its answer (or gave up): its slot frees an interval from now."""
         now = self._clock()
         with self._lock:
             state = self._location(location_id)
             state.in_flight = max(0, state.in_flight - 1)
-            heapq.heappush(state.frees, now + self._budget.interval_s)
+            frees = now + self._budget.interval_s
+            heapq.heappush(state.frees, frees)
+            admitted = state.admitted.get(ticket)
+            if admitted is not None:
+                held = frees - admitted
+                state.hold_s = (
+                    held
+                    if state.hold_s is None
+                    else state.hold_s + _HOLD_WEIGHT * (held - state.hold_s)
+                )
 
-    def release(self, location_id: str, calls: int) -> None:
-        """Give back slots admitted for calls that were not made."""
-        if calls <= 0:
-            return
+    def release(self, location_id: str, ticket: str, calls: int) -> None:
+        """End `ticket`'s admission, giving back the slots of `calls` calls it did not make."""
         with self._lock:
             state = self._location(location_id)
-            state.in_flight = max(0, state.in_flight - calls)
+            state.admitted.pop(ticket, None)
+            state.in_flight = max(0, state.in_flight - max(0, calls))
 
     def wait_s(self, location_id: str) -> float:
         """Return how long the location is paused (0: not paused)."""
@@ -176,13 +212,11 @@ class LocationThrottle:
             return
         if seen.burst_remaining is None:
             return
-        if seen.burst_remaining <= 0:
-            interval = (seen.interval_ms / 1000) if seen.interval_ms else self._budget.interval_s
-            self._pause(location_id, interval)
-            return
         with self._lock:
             # The CRM counts more calls in its window than this worker has made in the last
-            # interval: someone else spends the budget. Hold their share of the slots too.
+            # interval: someone else spends the budget. Hold their share of the slots too
+            # (with none left, all of them: for an interval, as after `X-RateLimit-Remaining:
+            # 0` from calls that were not ours).
             budget = self._budget
             spent = (seen.burst_max or budget.burst) - seen.burst_remaining
             state = self._location(location_id)

@@ -141,9 +141,9 @@ def _run_calls(
     its turn whole, and never holds slots while it waits.
     """
     ctx = _current()
-    # A budget smaller than the batch: the rest go in the segment's next step.
-    calls = calls[: ctx.throttle.budget.calls_per_interval()]
-    wait = ctx.throttle.admit(location_id, ticket, len(calls))
+    calls = _within_budget(calls, ctx.throttle.budget.calls_per_interval())
+    budgeted = sum(1 for call in calls if call.rate_limited)
+    wait = ctx.throttle.admit(location_id, ticket, budgeted) if budgeted else 0.0
     if wait > 0:
         return {
             "function_id": DBOS.step_id,
@@ -154,20 +154,34 @@ def _run_calls(
     made = 0
     try:
         for offset, call in enumerate(calls):
-            paused = ctx.throttle.wait_s(location_id)
-            if paused > 0:  # another segment met a 429 meanwhile
-                records.append(_budget_wait(start + offset, call, paused).to_wire())
-                break
+            if call.rate_limited:
+                paused = ctx.throttle.wait_s(location_id)
+                if paused > 0:  # another segment met a 429 meanwhile
+                    records.append(_budget_wait(start + offset, call, paused).to_wire())
+                    break
             record = _attempt(ctx, location_id, start + offset, call, local)
-            made += 1
-            ctx.throttle.finished(location_id)
+            if call.rate_limited:
+                made += 1
+                ctx.throttle.finished(location_id, ticket)
             records.append(record.to_wire())
             if record.outcome is not CallOutcome.OK or record.resume_after_s:
                 break
             local.update(record.outputs)
     finally:
-        ctx.throttle.release(location_id, len(calls) - made)
+        if budgeted:
+            ctx.throttle.release(location_id, ticket, budgeted - made)
     return {"function_id": DBOS.step_id, "records": records}
+
+
+def _within_budget(calls: Sequence[StepCall], limit: int) -> Sequence[StepCall]:
+    """The first calls of `calls` with at most `limit` CRM requests among them (the rest go
+    in the segment's next step: a budget smaller than a step is a tiny one)."""
+    requests = 0
+    for n, call in enumerate(calls):
+        requests += call.rate_limited
+        if requests > limit:
+            return calls[:n]
+    return calls
 
 
 @DBOS.workflow(name=WORKFLOW_NAME)
