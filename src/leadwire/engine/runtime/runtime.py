@@ -16,12 +16,12 @@ from types import FrameType
 from dbos import DBOS, DBOSConfig, Queue
 from sqlalchemy import Engine
 
+from leadwire.engine.runtime.context import SegmentContext, bind_context
 from leadwire.engine.runtime.contracts import StepExecutor
 from leadwire.engine.runtime.intake import LeadIntake
 from leadwire.engine.runtime.options import APP_NAME, RuntimeOptions
 from leadwire.engine.runtime.system_db import migrate_system_tables, open_engine
 from leadwire.engine.runtime.throttle import LocationThrottle
-from leadwire.engine.runtime.workflow import SegmentContext, bind_context
 
 log = logging.getLogger(__name__)
 

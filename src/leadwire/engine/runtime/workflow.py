@@ -4,21 +4,27 @@ Registered with DBOS at import, so every process that runs or enqueues it agrees
 Workflow code is deterministic given its inputs and its steps' checkpoints: every time it reads
 comes from a checkpoint (a call record's timestamps), every id is derived, and the jitter of a
 backoff is a hash. DBOS may execute it again after a crash and it makes the same decisions.
+
+A run's first step prepares it (the executor's look-ups, the run's start time): its own step,
+so a replay forked from a later one keeps it, and every re-plan gives the same calls. (Folding
+it into the first calls step would save a checkpoint per lead, but a replay of a failure there
+would prepare again, plan with another start time, and meet its own idempotency keys with other
+bodies.) Every later segment carries the prepared data.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from dbos import DBOS
-from sqlalchemy import Engine
 
-from leadwire.engine.runtime.backoff import RetryPolicy, is_exhausted, retry_delay_s
-from leadwire.engine.runtime.contracts import StepCall, StepExecutor
+from leadwire.engine.runtime.backoff import is_exhausted, retry_delay_s
+from leadwire.engine.runtime.calls import error_of, run_calls
+from leadwire.engine.runtime.context import SegmentContext, current
+from leadwire.engine.runtime.contracts import StepCall
 from leadwire.engine.runtime.jobs import (
     CallOutcome,
     CallRecord,
@@ -27,8 +33,6 @@ from leadwire.engine.runtime.jobs import (
     segment_id_for,
 )
 from leadwire.engine.runtime.journal import SegmentEnd, write_segment_end
-from leadwire.engine.runtime.throttle import LocationThrottle
-from leadwire.errors import FatalError, RateLimitedError, RetryableError
 from leadwire.store.models.runs import RunStatus
 
 log = logging.getLogger(__name__)
@@ -38,177 +42,28 @@ STEP_NAME = "crm-calls"
 PREPARE_STEP_NAME = "prepare"
 PLAN_STEP_ID = "plan"
 PREPARE_STEP_ID = "prepare"
-# The error type of a segment that ended to wait for its location's rate budget.
-BUDGET_WAIT = "RateBudgetWait"
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentContext:
-    """What workflow code needs from the process that runs it."""
-
-    executor: StepExecutor
-    throttle: LocationThrottle
-    retry: RetryPolicy
-    calls_per_step: int
-    queue_name: str
-    engine: Engine
-
-
-_context: SegmentContext | None = None
-
-
-def bind_context(context: SegmentContext | None) -> None:
-    """Set (or clear) the context of this process's workflows; done by the runtime at launch."""
-    global _context
-    _context = context
-
-
-def _current() -> SegmentContext:
-    if _context is None:
-        raise RuntimeError("no runtime is launched in this process")
-    return _context
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _attempt(
-    ctx: SegmentContext, location_id: str, index: int, call: StepCall, bindings: dict[str, str]
-) -> CallRecord:
-    """Make one call and say how it went; never raises."""
-    started = _now_ms()
-
-    def record(outcome: CallOutcome, **details: Any) -> CallRecord:
-        return CallRecord(
-            index=index,
-            step_id=call.step_id,
-            summary=call.describe(),
-            outcome=outcome,
-            started_ms=started,
-            duration_ms=_now_ms() - started,
-            **details,
-        )
-
-    try:
-        result = ctx.executor.execute(call, bindings)
-    except RetryableError as exc:
-        if isinstance(exc, RateLimitedError):
-            ctx.throttle.refuse(location_id, exc.retry_after_s)
-        return record(CallOutcome.RETRY, **_error(exc), retry_after_s=exc.retry_after_s)
-    except FatalError as exc:
-        return record(CallOutcome.FATAL, **_error(exc))
-    except Exception as exc:
-        # Not one of ours: a defect, or an error nobody classified. A person must look;
-        # retrying for a day would only hide it.
-        log.exception("step.unexpected_error step=%s", call.step_id)
-        return record(CallOutcome.FATAL, **_error(exc))
-    if result.rate is not None:
-        ctx.throttle.observe(location_id, result.rate)
-    return record(
-        CallOutcome.OK,
-        outputs=dict(result.outputs),
-        crm_ids=dict(result.crm_ids),
-        result=result.summary,
-        resume_after_s=result.resume_after_s,
-    )
-
-
-def _error(exc: BaseException) -> dict[str, str]:
-    return {"error_type": type(exc).__name__, "error_message": str(exc) or type(exc).__name__}
-
-
-def _budget_wait(index: int, call: StepCall, wait_s: float) -> CallRecord:
-    return CallRecord(
-        index=index,
-        step_id=call.step_id,
-        summary=call.describe(),
-        outcome=CallOutcome.WAIT,
-        started_ms=_now_ms(),
-        duration_ms=0,
-        error_type=BUDGET_WAIT,
-        error_message=f"waiting for the location's rate budget: next call in {wait_s:.1f} s",
-        retry_after_s=wait_s,
-    )
-
-
-def _run_calls(
-    location_id: str, ticket: str, start: int, calls: Sequence[StepCall], bindings: dict[str, str]
-) -> dict[str, Any]:
-    """The DBOS step: make `calls` in order, stopping at the first that does not succeed.
-
-    The calls' rate budget is taken up front, for all of them: a segment either goes or waits
-    its turn whole, and never holds slots while it waits.
-    """
-    ctx = _current()
-    calls = _within_budget(calls, ctx.throttle.budget.calls_per_interval())
-    budgeted = sum(1 for call in calls if call.rate_limited)
-    wait = ctx.throttle.admit(location_id, ticket, budgeted) if budgeted else 0.0
-    if wait > 0:
-        return {
-            "function_id": DBOS.step_id,
-            "records": [_budget_wait(start, calls[0], wait).to_wire()],
-        }
-    local = dict(bindings)
-    records = []
-    made = 0
-    try:
-        for offset, call in enumerate(calls):
-            if call.rate_limited:
-                paused = ctx.throttle.wait_s(location_id)
-                if paused > 0:  # another segment met a 429 meanwhile
-                    records.append(_budget_wait(start + offset, call, paused).to_wire())
-                    break
-            record = _attempt(ctx, location_id, start + offset, call, local)
-            if call.rate_limited:
-                made += 1
-                ctx.throttle.finished(location_id, ticket)
-            records.append(record.to_wire())
-            if record.outcome is not CallOutcome.OK or record.resume_after_s:
-                break
-            local.update(record.outputs)
-    finally:
-        if budgeted:
-            ctx.throttle.release(location_id, ticket, budgeted - made)
-    return {"function_id": DBOS.step_id, "records": records}
-
-
-def _within_budget(calls: Sequence[StepCall], limit: int) -> Sequence[StepCall]:
-    """The first calls of `calls` with at most `limit` CRM requests among them (the rest go
-    in the segment's next step: a budget smaller than a step is a tiny one)."""
-    requests = 0
-    for n, call in enumerate(calls):
-        requests += call.rate_limited
-        if requests > limit:
-            return calls[:n]
-    return calls
 
 
 @DBOS.workflow(name=WORKFLOW_NAME)
 def lead_segment(job: dict[str, Any], progress: dict[str, Any]) -> dict[str, Any]:
     """Run one segment of a lead's run (the DBOS workflow)."""
-    return run_segment(_current(), LeadJob.from_wire(job), Progress.from_wire(progress))
+    return run_segment(current(), LeadJob.from_wire(job), Progress.from_wire(progress))
 
 
-def _prepare(payload: dict[str, Any]) -> dict[str, Any]:
+def _calls_step(
+    location_id: str, ticket: str, start: int, calls: Sequence[StepCall], bindings: dict[str, str]
+) -> dict[str, Any]:
+    """The DBOS step of a segment's calls."""
+    return run_calls(current(), location_id, ticket, start, calls, bindings)
+
+
+def _prepare_step(payload: dict[str, Any]) -> dict[str, Any]:
     """The DBOS step: ask the executor for what planning needs; never raises."""
     try:
-        return {"prepared": _current().executor.prepare(payload)}
+        return {"prepared": current().executor.prepare(payload)}
     except Exception as exc:
         log.exception("run.prepare_failed")
-        return {"error_type": type(exc).__name__, "error_message": str(exc) or type(exc).__name__}
-
-
-def _prepared(
-    job: LeadJob, progress: Progress
-) -> tuple[dict[str, Any], None] | tuple[None, CallRecord]:
-    """Return the run's prepared data, fetching it (a checkpointed step) in its first segment."""
-    if progress.prepared is not None:
-        return progress.prepared, None
-    out = DBOS.run_step({"name": PREPARE_STEP_NAME}, _prepare, job.payload)
-    if "prepared" in out:
-        return dict(out["prepared"]), None
-    return None, _failed_before_calls(job, progress.next_index, PREPARE_STEP_ID, out)
+        return error_of(exc)
 
 
 def _failed_before_calls(
@@ -234,7 +89,22 @@ def _plan(
     except Exception as exc:
         # Planning is a pure function of the payload and the prepared data: replaying it
         # cannot help by itself.
-        return _failed_before_calls(job, start, PLAN_STEP_ID, _error(exc))
+        return _failed_before_calls(job, start, PLAN_STEP_ID, error_of(exc))
+
+
+def _planned(
+    ctx: SegmentContext, job: LeadJob, progress: Progress
+) -> tuple[Progress, Sequence[StepCall] | CallRecord]:
+    """Return the segment's progress with the run's prepared data (prepared in its first
+    segment, a checkpointed step), and its plan."""
+    prepared = progress.prepared
+    if prepared is None:
+        out = DBOS.run_step({"name": PREPARE_STEP_NAME}, _prepare_step, job.payload)
+        if "prepared" not in out:
+            return progress, _failed_before_calls(job, progress.next_index, PREPARE_STEP_ID, out)
+        prepared = dict(out["prepared"])
+        progress = replace(progress, prepared=prepared)
+    return progress, _plan(ctx, job, prepared, progress.next_index)
 
 
 def run_segment(ctx: SegmentContext, job: LeadJob, progress: Progress) -> dict[str, Any]:
@@ -243,10 +113,7 @@ def run_segment(ctx: SegmentContext, job: LeadJob, progress: Progress) -> dict[s
     if own_id != progress.expected_workflow_id:
         # A fork made by a replay: it runs with the failed segment's inputs, and a fresh budget.
         progress = progress.for_replay(own_id)
-    prepared, unprepared = _prepared(job, progress)
-    if prepared is not None:
-        progress = replace(progress, prepared=prepared)
-    planned = unprepared or _plan(ctx, job, prepared or {}, progress.next_index)
+    progress, planned = _planned(ctx, job, progress)
     records: list[CallRecord] = []
     failure: CallRecord | None = None
     pause_s: float | None = None
@@ -257,9 +124,14 @@ def run_segment(ctx: SegmentContext, job: LeadJob, progress: Progress) -> dict[s
         records.append(planned)
         planned = []
     while failure is None and not pause_s and index < len(planned):
-        batch = planned[index : index + ctx.calls_per_step]
         out = DBOS.run_step(
-            {"name": STEP_NAME}, _run_calls, job.location_id, job.run_id, index, batch, bindings
+            {"name": STEP_NAME},
+            _calls_step,
+            job.location_id,
+            job.run_id,
+            index,
+            planned[index : index + ctx.calls_per_step],
+            bindings,
         )
         function_id = int(out["function_id"])
         for wire in out["records"]:
