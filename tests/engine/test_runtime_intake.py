@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from leadwire.engine.runtime import GroupIntake, LeadIn, LeadIntake
+from leadwire.engine.runtime import GroupIntake, LeadIn, LeadIntake, RuntimeOptions
 from leadwire.engine.runtime.journal import RUNS
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
 
@@ -126,3 +127,92 @@ def test_one_callers_bad_lead_fails_only_that_caller(runtime_intake: LeadIntake)
         group.close()
     with pytest.raises(RuntimeError, match="closed"):
         group.accept([good])
+
+
+def _delivered(lead: LeadIn, version: int) -> LeadIn:
+    """The lead as a delivery brings it, in `version` of its flow."""
+    return dataclasses.replace(lead, flow_version=version, once_per_flow=True)
+
+
+def test_a_delivered_lead_runs_once_per_flow_whatever_the_version(
+    runtime_intake: LeadIntake,
+) -> None:
+    (lead,) = _leads(1)
+    v3, v4 = _delivered(lead, 3), _delivered(lead, 4)
+    assert runtime_intake.accept_leads([v3]).accepted == (v3.run_id,)
+    # A redelivery after the flow moved to v4 starts nothing.
+    assert runtime_intake.accept_leads([v4]).duplicates == (v4.run_id,)
+    assert runtime_intake.client.list_workflows(workflow_ids=[v4.run_id]) == []
+    # Both versions in one batch: the first one only.
+    (other,) = _leads(1)
+    report = runtime_intake.accept_leads([_delivered(other, 4), _delivered(other, 3)])
+    assert report.accepted == (_delivered(other, 4).run_id,)
+    assert report.duplicates == (_delivered(other, 3).run_id,)
+    # A deliberate run through a newer version (a re-run) is not a delivery: it runs.
+    assert runtime_intake.accept_leads([LeadIn(lead.lead_id, "intake", 5, "loc-1")]).accepted
+
+
+def test_a_deliberate_run_counts_as_the_flow_having_run_the_lead(
+    runtime_intake: LeadIntake,
+) -> None:
+    (lead,) = _leads(1)
+    manual = dataclasses.replace(lead, flow_version=2)
+    assert runtime_intake.accept_leads([manual]).accepted == (manual.run_id,)
+    delivered = _delivered(lead, 3)
+    assert runtime_intake.accept_leads([delivered]).duplicates == (delivered.run_id,)
+
+
+def test_a_lead_stays_run_when_its_run_is_pruned(
+    runtime_intake: LeadIntake, runtime_reader: Engine
+) -> None:
+    (lead,) = _leads(1)
+    first = _delivered(lead, 3)
+    assert runtime_intake.accept_leads([first]).accepted
+    # What retention deletes: the run's row and its workflow.
+    with runtime_intake.engine.begin() as conn:
+        conn.execute(RUNS.delete().where(RUNS.c.run_id == first.run_id))
+    runtime_intake.client.delete_workflows([first.run_id])
+    assert runtime_intake.accept_leads([first]).duplicates == (first.run_id,)
+    assert runtime_intake.accept_leads([_delivered(lead, 4)]).accepted == ()
+    with runtime_reader.connect() as conn:
+        assert conn.scalar(select(func.count()).where(RUNS.c.lead_id == lead.lead_id)) == 0
+
+
+def test_racing_deliveries_of_one_lead_in_two_versions_start_one_run(
+    runtime_intake: LeadIntake, runtime_db: str
+) -> None:
+    second = LeadIntake.open(RuntimeOptions(database_url=runtime_db), migrate=False)
+    leads = _leads(30)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            # Each lead at once through two connections, as two receivers would after a publish.
+            old = pool.submit(runtime_intake.accept_leads, [_delivered(ld, 3) for ld in leads])
+            new = pool.submit(second.accept_leads, [_delivered(ld, 4) for ld in leads])
+            reports = [old.result(), new.result()]
+    finally:
+        second.close()
+    accepted = [run_id for r in reports for run_id in r.accepted]
+    assert len(accepted) == len(leads)
+    assert {run_id.rsplit(":", 1)[0] for run_id in accepted} == {
+        ld.run_id.rsplit(":", 1)[0] for ld in leads
+    }
+    assert sum(len(r.duplicates) for r in reports) == len(leads)
+
+
+def test_a_caller_that_gives_up_before_the_commit_is_left_out(runtime_intake: LeadIntake) -> None:
+    gone, kept = _leads(2)
+    group = GroupIntake(runtime_intake)
+    try:
+        with group._ready:  # hold the committer back while the first caller gives up
+            given_up = group.submit([gone])
+            assert given_up.cancel()
+        assert group.accept([kept]).accepted == (kept.run_id,)
+    finally:
+        group.close()
+    assert runtime_intake.client.list_workflows(workflow_ids=[gone.run_id]) == []
+    # Once taken for a commit, a caller's future can no longer be cancelled.
+    group = GroupIntake(runtime_intake)
+    try:
+        assert group.accept([gone]).accepted == (gone.run_id,)
+    finally:
+        group.close()

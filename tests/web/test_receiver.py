@@ -21,7 +21,8 @@ from leadwire.engine.sources import FlowRoutes, remove_hook, run_payload
 from leadwire.store.models.hooks import PinterestHookRow
 from leadwire.store.models.runs import RunRow
 from leadwire.web import create_app
-from leadwire.web.hook_cache import HookDirectory
+from leadwire.web.hook_cache import HookDirectory, OpenHook
+from leadwire.web.receiver import Receiver, Verdict
 from tests.receivers import eventually
 from tests.servers import running
 from tests.web.conftest import Web, make_lead, new_key
@@ -312,3 +313,62 @@ def test_a_database_that_does_not_answer_is_503_not_a_drop(web: Web) -> None:
         down.dispose()
     assert web.run_count() == 0
     assert web.post_raw(body).status_code == 200  # and Pinterest's retry lands
+
+
+def test_a_failure_nothing_expected_is_500_naming_its_trace_id(
+    web: Web, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> Verdict:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Receiver, "start", broken)
+    with caplog.at_level(logging.ERROR, logger="leadwire.web.errors"):
+        answer = web.deliver([make_lead()])
+    assert answer.status_code == 500
+    trace = answer.headers["x-trace-id"]
+    assert answer.json() == {
+        "error": "internal_error",
+        "detail": f"internal error (trace id {trace})",
+        "trace_id": trace,
+    }
+    (record,) = [r for r in caplog.records if "web.unhandled" in r.getMessage()]
+    assert trace in record.getMessage()
+    assert web.secret not in caplog.text
+
+
+def test_deliveries_with_the_hook_and_flows_cached_are_answered_alike(web: Web) -> None:
+    web.add_crm()
+    web.add_flow()
+    store = web.store
+    hooks = HookDirectory(store.read_sessions, store.sessions, web.services.ring, ttl_s=600)
+    routes = FlowRoutes(store.read_sessions, ttl_s=600)
+    reads: list[str] = []
+    find = hooks.find
+
+    def counted(secret: str) -> OpenHook | None:
+        reads.append(secret)
+        return find(secret)
+
+    hooks.find = counted  # type: ignore[method-assign]
+    services = dataclasses.replace(web.services, hooks=hooks, routes=routes)
+    first, second = make_lead(), make_lead("grace@example.com")
+    with running(create_app(services)) as url, httpx.Client(base_url=url) as http:
+
+        def post(body: bytes) -> httpx.Response:
+            return http.post(f"/hooks/pinterest/{web.secret}", content=body)
+
+        assert post(encode_delivery([first], web.key)).json()["accepted"] == 1
+        # From here on, the hook and the flows come from the caches: no read, no thread.
+        answer = post(encode_delivery([first, second], web.key))
+        assert answer.status_code == 200
+        assert answer.json() == {"accepted": 1, "duplicates": 1, "leads": 2, "unmatched": 0}
+        assert answer.headers["x-trace-id"]
+        bad = post(encode_delivery([make_lead()], new_key()))
+        assert bad.status_code == 400
+        assert bad.json()["error"] == "bad_delivery"
+        web.services.group.close()  # intake refuses from now on
+        down = post(encode_delivery([make_lead()], web.key))
+        assert down.status_code == 503
+        assert down.headers["retry-after"] == "5"
+    assert len(reads) == 1
+    assert web.run_count(first.lead_id) == web.run_count(second.lead_id) == 1

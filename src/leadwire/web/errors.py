@@ -109,11 +109,15 @@ async def on_http(request: Request, exc: Exception) -> JSONResponse:
     return respond(request, ApiError(exc.status_code, detail, headers=dict(exc.headers or {})))
 
 
+def unexpected(trace: str, path: str) -> dict[str, Any]:
+    """Log the failure being handled with its trace id; return the 500's body, which names it."""
+    log.exception("web.unhandled trace_id=%s path=%s", trace, redact_url(path))
+    return error_body(_CODES[500], f"internal error (trace id {trace})", trace)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     """Log an unexpected failure with its trace id and send a 500 that names it."""
-    trace = trace_id(request)
-    log.exception("web.unhandled trace_id=%s path=%s", trace, redact_url(request.url.path))
-    return respond(request, ApiError(500, f"internal error (trace id {trace})"))
+    return JSONResponse(unexpected(trace_id(request), request.url.path), 500)
 
 
 HANDLERS = {

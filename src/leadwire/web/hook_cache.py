@@ -120,14 +120,22 @@ class HookDirectory:
             write_sessions, PinterestHookRow, interval_s=touch_interval_s, clock=clock
         )
 
+    def cached(self, secret: str) -> OpenHook | None:
+        """Return the hook of `secret` if it is cached and fresh, else None (never reads)."""
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        with self._lock:
+            found = self._found.get(digest)
+        if found is None or self._clock() - found[0] >= self._ttl_s:
+            return None
+        return found[1]
+
     def find(self, secret: str) -> OpenHook | None:
         """Return the hook of `secret`, or None; `KeyUnavailableError` if its key cannot open."""
+        cached = self.cached(secret)
+        if cached is not None:
+            return cached
         digest = hashlib.sha256(secret.encode()).hexdigest()
         now = self._clock()
-        with self._lock:
-            cached = self._found.get(digest)
-        if cached is not None and now - cached[0] < self._ttl_s:
-            return cached[1]
         with self._read() as session:
             row = find_hook(session, secret)
             if row is None:

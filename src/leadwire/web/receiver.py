@@ -13,28 +13,26 @@ returns after the commit), so an acknowledged lead is never lost. Pinterest retr
   the hook up, reading the flows, recording the runs) — retried.
 
 Each answer is logged once with its reason — hook id, lead ids, trace id; never the URL
-secret or anything a lead answered. Everything blocking (database, decryption) runs in a
-worker thread, never on the event loop.
+secret or anything a lead answered. The route is served by `hook_endpoint.DeliveryEndpoint`, a
+plain ASGI function the app puts in front of FastAPI. Nothing that waits on the database
+runs on the event loop: a delivery whose hook and flows are cached is decoded and routed on the
+loop, then awaits its commit without holding a thread; any other goes to a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
-
 from leadwire.connectors.pinterest.envelope import decode_delivery
 from leadwire.connectors.pinterest.leads import Lead
-from leadwire.engine.runtime import GroupIntake, LeadIn
-from leadwire.engine.sources import HOOK_PATH, FlowRoutes, RoutingError
+from leadwire.engine.runtime import GroupIntake, IntakeReport, LeadIn
+from leadwire.engine.sources import FlowRoutes, LiveFlow, RoutingError
 from leadwire.errors import DecodeError
-from leadwire.web.errors import error_body, trace_id
+from leadwire.web.errors import error_body
 from leadwire.web.hook_cache import HookDirectory, KeyUnavailableError
 
 log = logging.getLogger(__name__)
@@ -55,14 +53,37 @@ class Verdict:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+_NO_RUNS = IntakeReport((), ())
+# The `committed` of a delivery that handed intake nothing.
+_NOTHING: Future[IntakeReport] = Future()
+_NOTHING.set_result(_NO_RUNS)
+
+
 def _ids(leads: Sequence[Lead] | Sequence[str]) -> str:
     shown = [lead if isinstance(lead, str) else lead.lead_id for lead in leads[:20]]
     more = len(leads) - len(shown)
     return ",".join(shown) + (f",+{more}" if more > 0 else "")
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A delivery decoded and routed, its runs handed to intake: `committed` says when."""
+
+    hook_id: str
+    leads: list[Lead]
+    unmatched: list[str]
+    trace: str
+    committed: Future[IntakeReport]
+
+
 class Receiver:
-    """Decodes, routes and durably records deliveries; called in a worker thread."""
+    """Decodes, routes and durably records deliveries; thread-safe.
+
+    `receive` does it all and blocks (in a worker thread). The endpoint instead calls `start`
+    on the event loop with `cached_only` — what needs no I/O: a cached hook, the cached live
+    flows, decryption — awaits the commit, and ends with `finish`; only when a cache must be
+    read again does `start` go to a worker thread. The answers are the same either way.
+    """
 
     def __init__(self, hooks: HookDirectory, routes: FlowRoutes, intake: GroupIntake) -> None:
         self._hooks = hooks
@@ -71,26 +92,52 @@ class Receiver:
 
     def receive(self, secret: str, body: bytes, trace: str) -> Verdict:
         """Handle one delivery to the hook of `secret`; return the answer to send."""
+        step = self.start(secret, body, trace)
+        assert step is not None  # only `cached_only` gives up
+        if isinstance(step, Verdict):
+            return step
         try:
-            hook = self._hooks.find(secret)
-        except KeyUnavailableError as exc:
-            log.critical(
-                "receiver.key_unavailable hook=%s trace_id=%s reason=%s: every delivery to this "
-                "hook fails (and Pinterest retries) until the key that sealed its delivery key "
-                "is back in the key ring (LEADWIRE_SECRET_KEYS or data_dir/keys.json)",
-                exc.hook_id,
-                trace,
-                exc,
-            )
-            detail = "this hook's delivery key cannot be opened; the operator must restore it"
-            return Verdict(500, error_body("key_unavailable", detail, trace))
-        except Exception:
-            log.exception("receiver.hook_lookup_failed trace_id=%s", trace)
-            detail = "could not look the hook up; retry later"
-            return self._unavailable(None, detail, RETRY_AFTER_RECORDING_S, trace)
-        if hook is None:
-            log.warning("receiver.unknown_hook trace_id=%s bytes=%d", trace, len(body))
-            return Verdict(404, error_body("not_found", "no such hook", trace))
+            report = step.committed.result()
+        except Exception as exc:
+            return self.finish(step, exc)
+        return self.finish(step, report)
+
+    def start(
+        self, secret: str, body: bytes, trace: str, *, cached_only: bool = False
+    ) -> Verdict | Pending | None:
+        """Decode and route one delivery and hand its runs to intake; or answer it already.
+
+        With `cached_only`, return None instead of reading the database (a hook or the live
+        flows not cached): the caller then calls again, from a worker thread.
+        """
+        flows: list[LiveFlow] | None = None
+        if cached_only:
+            hook = self._hooks.cached(secret)
+            flows = self._routes.cached()
+            if hook is None or flows is None:
+                return None
+        else:
+            try:
+                hook = self._hooks.find(secret)
+            except KeyUnavailableError as exc:
+                log.critical(
+                    "receiver.key_unavailable hook=%s trace_id=%s reason=%s: every delivery to "
+                    "this hook fails (and Pinterest retries) until the key that sealed its "
+                    "delivery key is back in the key ring (LEADWIRE_SECRET_KEYS or "
+                    "data_dir/keys.json)",
+                    exc.hook_id,
+                    trace,
+                    exc,
+                )
+                detail = "this hook's delivery key cannot be opened; the operator must restore it"
+                return Verdict(500, error_body("key_unavailable", detail, trace))
+            except Exception:
+                log.exception("receiver.hook_lookup_failed trace_id=%s", trace)
+                detail = "could not look the hook up; retry later"
+                return self._unavailable(None, detail, RETRY_AFTER_RECORDING_S, trace)
+            if hook is None:
+                log.warning("receiver.unknown_hook trace_id=%s bytes=%d", trace, len(body))
+                return Verdict(404, error_body("not_found", "no such hook", trace))
         try:
             leads = decode_delivery(body, hook.delivery_key)
         except DecodeError as exc:
@@ -102,21 +149,26 @@ class Receiver:
                 exc,
             )
             return Verdict(400, error_body("bad_delivery", str(exc), trace), hook.id)
-        return self._record(hook.id, hook.pinterest_connection_id, leads, trace)
+        return self._route(hook.id, hook.pinterest_connection_id, leads, trace, flows)
 
-    def _record(
-        self, hook_id: str, connection_id: str | None, leads: list[Lead], trace: str
-    ) -> Verdict:
+    def _route(
+        self,
+        hook_id: str,
+        connection_id: str | None,
+        leads: list[Lead],
+        trace: str,
+        flows: list[LiveFlow] | None,
+    ) -> Verdict | Pending:
         runs: list[LeadIn] = []
         unmatched: list[str] = []
         try:
             for lead in leads:
-                found = self._routes.runs_for(lead, connection_id, skip_run=False)
+                # Flows that ran the lead in an earlier version are dropped by intake, in the
+                # commit (the runs are `once_per_flow`): no read here.
+                found = self._routes.runs_for(lead, connection_id, skip_run=False, flows=flows)
                 if not found:
                     unmatched.append(lead.lead_id)
                 runs.extend(found)
-            # A lead runs once per flow, whatever version is live now (see `already_run`).
-            done = self._routes.already_run(runs) if runs else set()
         except RoutingError as exc:
             log.error(
                 "receiver.unroutable hook=%s leads=%s trace_id=%s reason=%s",
@@ -131,28 +183,34 @@ class Receiver:
             log.exception("receiver.routing_failed hook=%s trace_id=%s", hook_id, trace)
             detail = "could not read the live flows; retry later"
             return self._unavailable(hook_id, detail, RETRY_AFTER_RECORDING_S, trace)
-        fresh = [run for run in runs if (run.lead_id, run.flow_id) not in done]
-        accepted, duplicates = 0, len(runs) - len(fresh)
-        runs = fresh
-        if runs:
-            try:
-                report = self._intake.accept(runs)
-            except Exception:
-                log.exception(
-                    "receiver.record_failed hook=%s leads=%s trace_id=%s",
-                    hook_id,
-                    _ids(leads),
-                    trace,
-                )
-                detail = "could not record the leads durably; retry later"
-                return self._unavailable(hook_id, detail, RETRY_AFTER_RECORDING_S, trace)
-            accepted, duplicates = len(report.accepted), duplicates + len(report.duplicates)
-        self._log_recorded(hook_id, leads, unmatched, accepted, duplicates, trace)
+        if not runs:
+            return self.finish(Pending(hook_id, leads, unmatched, trace, _NOTHING), _NO_RUNS)
+        try:
+            committed = self._intake.submit(runs)
+        except Exception as exc:  # intake closed
+            return self.finish(Pending(hook_id, leads, unmatched, trace, _NOTHING), exc)
+        return Pending(hook_id, leads, unmatched, trace, committed)
+
+    def finish(self, pending: Pending, outcome: IntakeReport | Exception) -> Verdict:
+        """Answer a delivery whose runs were committed (a report) or could not be (an error)."""
+        hook_id, leads, trace = pending.hook_id, pending.leads, pending.trace
+        if isinstance(outcome, Exception):
+            log.error(
+                "receiver.record_failed hook=%s leads=%s trace_id=%s",
+                hook_id,
+                _ids(leads),
+                trace,
+                exc_info=outcome,
+            )
+            detail = "could not record the leads durably; retry later"
+            return self._unavailable(hook_id, detail, RETRY_AFTER_RECORDING_S, trace)
+        accepted, duplicates = len(outcome.accepted), len(outcome.duplicates)
+        self._log_recorded(hook_id, leads, pending.unmatched, accepted, duplicates, trace)
         body = {
             "accepted": accepted,
             "duplicates": duplicates,
             "leads": len(leads),
-            "unmatched": len(unmatched),
+            "unmatched": len(pending.unmatched),
         }
         return Verdict(200, body, hook_id)
 
@@ -194,22 +252,3 @@ class Receiver:
             duplicates,
             trace,
         )
-
-
-router = APIRouter()
-
-
-@router.post(HOOK_PATH, include_in_schema=False)
-async def receive_delivery(secret: str, request: Request) -> JSONResponse:
-    """Receive one Pinterest delivery (see the module docstring for the answers)."""
-    receiver: Receiver = request.app.state.receiver
-    hooks: HookDirectory = request.app.state.hooks
-    # The gate cuts the body off past its limit (413) while it streams in.
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-    verdict = await run_in_threadpool(receiver.receive, secret, bytes(body), trace_id(request))
-    response = JSONResponse(verdict.body, verdict.status, headers=verdict.headers)
-    if verdict.hook_id is not None and hooks.is_touch_due(verdict.hook_id):
-        response.background = BackgroundTask(hooks.touch, verdict.hook_id)
-    return response

@@ -38,13 +38,20 @@ class GroupIntake:
 
     def accept(self, leads: Sequence[LeadIn]) -> IntakeReport:
         """Durably enqueue `leads` (with other callers' leads); return once committed."""
+        return self.submit(leads).result()
+
+    def submit(self, leads: Sequence[LeadIn]) -> Future[IntakeReport]:
+        """Hand `leads` over to be committed; the future is done once they are (or failed).
+
+        For callers that must not block waiting, such as an event loop (`asyncio.wrap_future`).
+        """
         ticket = _Ticket(leads, Future())
         with self._ready:
             if self._closed:
                 raise RuntimeError("intake is closed")
             self._waiting.append(ticket)
             self._ready.notify()
-        return ticket.done.result()
+        return ticket.done
 
     def close(self) -> None:
         """Commit what is waiting, then stop the committer thread."""
@@ -58,10 +65,11 @@ class GroupIntake:
             with self._ready:
                 while not self._waiting and not self._closed:
                     self._ready.wait()
-                batch = self._take()
-                if not batch:
+                if not self._waiting:  # closed, and everything committed
                     return
-            self._commit(batch)
+                batch = self._take()
+            if batch:  # empty when every caller waiting had given up
+                self._commit(batch)
 
     def _take(self) -> list[_Ticket]:
         taken: list[_Ticket] = []
@@ -70,8 +78,11 @@ class GroupIntake:
             not taken or size + len(self._waiting[0].leads) <= self._max_batch
         ):
             ticket = self._waiting.pop(0)
-            taken.append(ticket)
-            size += len(ticket.leads)
+            # A caller that gave up first (its future cancelled) is left out; once running, a
+            # ticket can no longer be cancelled, so its result can always be set.
+            if ticket.done.set_running_or_notify_cancel():
+                taken.append(ticket)
+                size += len(ticket.leads)
         return taken
 
     def _commit(self, batch: list[_Ticket]) -> None:

@@ -6,6 +6,13 @@ level; it returns only after the commit, so a receiver that answers 2xx after it
 an acknowledged lead. A lead whose run id is already taken (a second delivery) enqueues
 nothing and comes back as a duplicate. It needs only the database, not a launched DBOS: the
 receiver can run in a process that runs no workflows.
+
+A lead runs once per flow, not once per version (`LeadIn.once_per_flow`, set for delivered
+and polled leads): the transaction first records every run's (lead, flow) pair in
+`lw_lead_flows` with an insert that skips pairs already there and returns the new ones, and a
+once-per-flow run whose pair was not new is a duplicate. Deciding inside the commit costs one
+statement per batch (not a read per delivery), and two deliveries of one lead racing on two
+connections cannot both win: the second insert waits for the first's commit, then skips.
 """
 
 from __future__ import annotations
@@ -18,16 +25,20 @@ from typing import Any
 
 from dbos import DBOSClient, EnqueueOptions
 from dbos import error as dbos_errors
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
 
 from leadwire.engine.runtime.jobs import LeadJob, Progress, run_id_for
-from leadwire.engine.runtime.journal import insert_queued_runs
+from leadwire.engine.runtime.journal import at_ms, insert_queued_runs
 from leadwire.engine.runtime.options import APP_NAME, RuntimeOptions
 from leadwire.engine.runtime.replay import Inbox
 from leadwire.engine.runtime.system_db import migrate_system_tables, open_engine
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
+from leadwire.store.models.runs import LeadFlowRow
 
 log = logging.getLogger(__name__)
+
+LEAD_FLOWS: Table = LeadFlowRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,9 @@ class LeadIn:
     payload: Mapping[str, Any] = field(default_factory=dict)
     # Kept on the run's row (not in the workflow) so runs can be found by it.
     email: str | None = None
+    # A duplicate if any version of the flow has run the lead (a delivered lead); else only
+    # if this very run exists (a deliberate run: manual, re-run, an event, a schedule).
+    once_per_flow: bool = False
 
     @property
     def run_id(self) -> str:
@@ -107,12 +121,16 @@ class LeadIntake:
         duplicates: list[str] = []
         emails: dict[str, str | None] = {}
         with self._engine.begin() as conn:
+            new_pairs = claim_lead_flows(conn, batch, received_ms)
             for lead in batch:
                 run_id = lead.run_id
-                if run_id in seen:
+                pair = (lead.lead_id, lead.flow_id)
+                if run_id in seen or (lead.once_per_flow and pair not in new_pairs):
                     duplicates.append(run_id)
                     continue
                 seen.add(run_id)
+                # A pair is new for its first run in the batch only.
+                new_pairs.discard(pair)
                 job = _job(lead, received_ms)
                 try:
                     self._client.enqueue_in_transaction(
@@ -137,6 +155,24 @@ class LeadIntake:
             "workflow_id_reuse_policy": "reject",
             "queue_partition_key": job.location_id,
         }
+
+
+def claim_lead_flows(
+    conn: Connection, batch: Sequence[LeadIn], received_ms: int
+) -> set[tuple[str, str]]:
+    """Record the (lead, flow) pairs of `batch` in the caller's transaction; return the new ones."""
+    # Sorted: two transactions inserting overlapping pairs take their keys in the same order
+    # (PostgreSQL would otherwise be free to deadlock them).
+    pairs = sorted({(lead.lead_id, lead.flow_id) for lead in batch})
+    if not pairs:
+        return set()
+    claimed_at = at_ms(received_ms)
+    rows = [{"lead_id": lead, "flow_id": flow, "claimed_at": claimed_at} for lead, flow in pairs]
+    insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(LEAD_FLOWS)
+    statement = insert.on_conflict_do_nothing(index_elements=["lead_id", "flow_id"]).returning(
+        LEAD_FLOWS.c.lead_id, LEAD_FLOWS.c.flow_id
+    )
+    return {(lead_id, flow_id) for lead_id, flow_id in conn.execute(statement, rows)}
 
 
 def _job(lead: LeadIn, received_ms: int) -> LeadJob:

@@ -24,8 +24,8 @@ and truncated; freed pages are given back with `incremental_vacuum` only if the 
 created with `auto_vacuum=INCREMENTAL` — otherwise they are reused by new rows, and only a
 `VACUUM` (`vacuum_sqlite`, with the workers stopped) shrinks the file.
 
-Deleting a run also forgets its lead: a lead delivered again after its run is pruned runs
-again. `keep_days` is therefore also the horizon of duplicate detection.
+Deleting a run does not forget its lead: intake's (lead, flow) pairs (`lw_lead_flows`) are
+kept, so a lead delivered again after its run was pruned still starts nothing.
 """
 
 from __future__ import annotations

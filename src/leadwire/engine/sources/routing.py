@@ -23,7 +23,7 @@ from leadwire.engine.flows.triggers import PinterestLeadTrigger
 from leadwire.engine.planning.samples import lead_data
 from leadwire.engine.runtime import LeadIn
 from leadwire.engine.sources.targets import load_targets
-from leadwire.store.models.runs import RunRow
+from leadwire.store.models.runs import LeadFlowRow
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +111,15 @@ def already_run(session: Session, runs: Sequence[LeadIn]) -> set[tuple[str, str]
 
     A lead runs once per flow, not once per version: a delivery retried after the flow was
     republished must not run the lead again (its task and note would land twice). Re-running
-    a lead through a newer version is a deliberate replay.
+    a lead through a newer version is a deliberate replay. Intake decides this itself when it
+    records the runs (`LeadIn.once_per_flow`); this read is for looking before that.
     """
     lead_ids = sorted({run.lead_id for run in runs})
     found: set[tuple[str, str]] = set()
     for i in range(0, len(lead_ids), _LOOKUP_CHUNK):
         chunk = lead_ids[i : i + _LOOKUP_CHUNK]
         rows = session.execute(
-            select(RunRow.lead_id, RunRow.flow_id).where(RunRow.lead_id.in_(chunk)).distinct()
+            select(LeadFlowRow.lead_id, LeadFlowRow.flow_id).where(LeadFlowRow.lead_id.in_(chunk))
         )
         found.update((lead_id, flow_id) for lead_id, flow_id in rows)
     return found
@@ -151,23 +152,37 @@ class FlowRoutes:
                 self._read_at = now
             return self._flows
 
+    def cached(self) -> list[LiveFlow] | None:
+        """Return the live flows if the cached table is fresh, else None (never reads)."""
+        with self._lock:
+            if self._read_at is None or self._clock() - self._read_at >= self._ttl_s:
+                return None
+            return self._flows
+
     def forget(self) -> None:
         """Drop the cached table (after publishing, binding or connecting)."""
         with self._lock:
             self._read_at = None
 
     def runs_for(
-        self, lead: Lead, pinterest_connection_id: str | None = None, *, skip_run: bool = True
+        self,
+        lead: Lead,
+        pinterest_connection_id: str | None = None,
+        *,
+        skip_run: bool = True,
+        flows: Sequence[LiveFlow] | None = None,
     ) -> list[LeadIn]:
         """Return a run per live flow `lead` triggers; `RoutingError` if one of them cannot run.
 
         Raising (rather than skipping that flow) keeps the lead unacknowledged, so Pinterest
         delivers it again once the flow is fixed; the flows that could run are not lost either,
-        since a second delivery of a lead starts nothing twice. With `skip_run`, flows that
-        already ran the lead under an earlier version are left out (see `already_run`).
+        since a second delivery of a lead starts nothing twice. The runs are `once_per_flow`:
+        intake drops those whose flow already ran the lead in any version. With `skip_run`, they
+        are also left out here, with a read (see `already_run`). `flows`: the live flows to
+        use (from `cached`), instead of `live()`.
         """
         runs: list[LeadIn] = []
-        for flow in self.live():
+        for flow in self.live() if flows is None else flows:
             if not flow.takes(lead, pinterest_connection_id):
                 continue
             if flow.problem is not None or flow.location_id is None:
@@ -180,6 +195,7 @@ class FlowRoutes:
                     location_id=flow.location_id,
                     payload=run_payload(lead, flow, pinterest_connection_id),
                     email=email_of(lead),
+                    once_per_flow=True,
                 )
             )
         if skip_run and runs:

@@ -3,6 +3,7 @@
 These tables are a projection of the durable engine's state, written by the engine in as few
 transactions as it can: the run row at intake (in the transaction that enqueues its workflow)
 and once more whenever a workflow segment ends; the step rows and the inbox row with it.
+`lw_lead_flows` is not a projection: it is how intake runs a lead once per flow.
 """
 
 from __future__ import annotations
@@ -123,3 +124,19 @@ class InboxRow(AppBase):
     function_id: Mapped[int] = mapped_column(Integer)
     replays: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]
+
+
+class LeadFlowRow(AppBase):
+    """A flow that has run a lead, in some version: a delivered lead runs once per flow.
+
+    Written by intake with every run row, in the same transaction, as an insert that does
+    nothing if the pair is there; a delivered lead whose pair was already there is a duplicate.
+    Kept when the runs are pruned, so a pruned run's lead does not run again.
+    """
+
+    __tablename__ = "lw_lead_flows"
+
+    lead_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # When the pair was first recorded: what a pruner with a long horizon would go by.
+    claimed_at: Mapped[datetime]
