@@ -17,6 +17,7 @@ UNLIMITED = {
 KNOBS: tuple[tuple[str, dict[str, str]], ...] = (
     ("defaults", {}),
     ("polling 0.02 s", {"engine_polling_interval_s": "0.02"}),
+    ("polling 0.05 s", {"engine_polling_interval_s": "0.05"}),
     ("polling 0.5 s", {"engine_polling_interval_s": "0.5"}),
     ("1 call per step", {"engine_calls_per_step": "1"}),
     ("concurrency 4", {"engine_worker_concurrency": "4"}),

@@ -57,7 +57,7 @@ def test_the_defaults(tmp_path: Path) -> None:
     assert options.checkpoint_synchronous == "NORMAL"
     assert options.calls_per_step == 8
     assert options.worker_concurrency == 16
-    assert options.polling_interval_s == 0.1
+    assert options.polling_interval_s == 0.05
     assert options.retry == RetryPolicy(base_s=2.0, cap_s=900.0, window_s=86_400.0)
     assert (options.budget.burst, options.budget.interval_s) == (100, 10.0)
     assert options.pool_size == 10

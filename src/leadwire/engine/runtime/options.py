@@ -39,7 +39,7 @@ class RuntimeOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     calls_per_step: int = 1
     worker_concurrency: int = 16
-    polling_interval_s: float = 0.1
+    polling_interval_s: float = 0.05
     executor_id: str = "local"
     app_version: str = APP_VERSION
     pool_size: int = 10
