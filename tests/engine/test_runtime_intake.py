@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 
 from leadwire.engine.runtime import GroupIntake, LeadIn, LeadIntake, RuntimeOptions
+from leadwire.engine.runtime.intake import LEAD_FLOWS
 from leadwire.engine.runtime.journal import RUNS
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
+from leadwire.engine.sources.targets import TriggeredRun
 
 
 def _leads(n: int, *, flow: str = "intake", location: str = "loc-1") -> list[LeadIn]:
@@ -160,6 +162,18 @@ def test_a_deliberate_run_counts_as_the_flow_having_run_the_lead(
     assert runtime_intake.accept_leads([manual]).accepted == (manual.run_id,)
     delivered = _delivered(lead, 3)
     assert runtime_intake.accept_leads([delivered]).duplicates == (delivered.run_id,)
+
+
+def test_runs_of_events_and_schedules_keep_no_lead_pair(
+    runtime_intake: LeadIntake, runtime_reader: Engine
+) -> None:
+    subject = f"crm:{uuid.uuid4().hex[:12]}"
+    run = TriggeredRun(subject, "intake", 1, "loc-1", run_key=f"event:{subject}:intake:v1")
+    assert runtime_intake.accept_leads([run]).accepted == (run.run_id,)
+    assert runtime_intake.accept_leads([run]).duplicates == (run.run_id,)  # its id is taken
+    with runtime_reader.connect() as conn:
+        pairs = conn.scalar(select(func.count()).where(LEAD_FLOWS.c.lead_id == subject))
+    assert pairs == 0
 
 
 def test_a_lead_stays_run_when_its_run_is_pruned(

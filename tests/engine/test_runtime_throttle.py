@@ -11,14 +11,27 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import create_engine
 
-from leadwire.engine.runtime import RateBudget, RateObservation
+from leadwire.engine.runtime import RateBudget, RateObservation, RetryPolicy, StepResult
+from leadwire.engine.runtime.calls import run_calls
+from leadwire.engine.runtime.context import SegmentContext
 from leadwire.engine.runtime.throttle import LocationThrottle
+from leadwire.errors import FatalError
+
+
+def _wait(throttle: LocationThrottle, location_id: str, ticket: str, calls: int) -> float:
+    """0.0 if `calls` requests may go now (all of them), else how long to wait."""
+    admission = throttle.admit(location_id, ticket, calls)
+    assert admission.granted in (0, calls)
+    return admission.wait_s
 
 
 class Clock:
@@ -60,14 +73,13 @@ class Simulation:
             if size < 0:
                 throttle.release("A", ticket, 0)
                 continue
-            # A step asks for no more calls than the budget holds (as `_run_calls` does).
-            batch = min(size, throttle.budget.calls_per_interval())
-            wait = throttle.admit("A", ticket, batch)
-            if wait > 0:
+            admission = throttle.admit("A", ticket, size)
+            if not admission.granted:
                 self.waits += 1
                 order += 1
-                heapq.heappush(due, (at + wait, order, ticket, size))
+                heapq.heappush(due, (at + admission.wait_s, order, ticket, size))
                 continue
+            batch = admission.granted  # the rest in the segment's next step
             sent = at
             for _ in range(batch):  # one after the other, as a step makes them
                 answered = sent + rng.uniform(0.001, max_call_s)
@@ -128,33 +140,45 @@ def test_a_backlog_spends_the_budget_with_few_waits_per_segment() -> None:
 def test_a_returning_segment_goes_before_new_ones() -> None:
     clock = Clock()
     throttle = LocationThrottle(RateBudget(burst=4, headroom=1), clock=clock)
-    assert throttle.admit("A", "first", 4) == 0
-    wait = throttle.admit("A", "second", 4)
+    assert _wait(throttle, "A", "first", 4) == 0
+    wait = _wait(throttle, "A", "second", 4)
     assert wait > 0
     for _ in range(4):
         throttle.finished("A", "first")
     throttle.release("A", "first", 0)
     clock.now += wait
     # A newcomer queues behind the segment whose turn it is...
-    assert throttle.admit("A", "newcomer", 1) > 0
+    assert _wait(throttle, "A", "newcomer", 1) > 0
     # ...which goes.
-    assert throttle.admit("A", "second", 4) == 0
-    assert throttle.admit("B", "elsewhere", 4) == 0  # locations are paced apart
+    assert _wait(throttle, "A", "second", 4) == 0
+    assert _wait(throttle, "B", "elsewhere", 4) == 0  # locations are paced apart
 
 
 def test_slots_of_calls_not_made_are_given_back() -> None:
     throttle = LocationThrottle(RateBudget(burst=4, headroom=1), clock=Clock())
-    assert throttle.admit("A", "one", 4) == 0
+    assert _wait(throttle, "A", "one", 4) == 0
     throttle.finished("A", "one")
     throttle.release("A", "one", 3)  # the first call failed: the other three were never made
-    assert throttle.admit("A", "two", 3) == 0
-    assert throttle.admit("A", "three", 1) > 0
+    assert _wait(throttle, "A", "two", 3) == 0
+    assert _wait(throttle, "A", "three", 1) > 0
 
 
-def test_a_batch_larger_than_the_budget_is_refused() -> None:
+def test_a_batch_larger_than_the_budget_gets_what_there_is() -> None:
     throttle = LocationThrottle(RateBudget(burst=3, headroom=1), clock=Clock())
-    with pytest.raises(ValueError, match="3 calls"):
-        throttle.admit("A", "big", 8)
+    assert throttle.admit("A", "big", 8).granted == 3  # the rest in a later step
+    with pytest.raises(ValueError, match="at least one"):
+        throttle.admit("A", "none", 0)
+
+
+def test_a_wall_clock_set_back_holds_nothing() -> None:
+    clock, wall = Clock(), Clock()
+    throttle = LocationThrottle(RateBudget(burst=1, headroom=1), clock=clock, wall_clock=wall)
+    assert _wait(throttle, "A", "one", 1) == 0
+    throttle.finished("A", "one")
+    throttle.release("A", "one", 0)
+    wall.now -= 3600  # NTP, a VM resumed: spans are measured on the monotonic clock
+    clock.now += 10
+    assert _wait(throttle, "A", "two", 1) == 0
 
 
 def test_a_spent_budget_pauses_its_location_for_an_interval() -> None:
@@ -162,15 +186,15 @@ def test_a_spent_budget_pauses_its_location_for_an_interval() -> None:
     throttle = LocationThrottle(RateBudget(), clock=clock)
     # No call of this worker's made the CRM's count: all 100 were someone else's.
     throttle.observe("A", RateObservation(100, 0, 10_000, 5000))
-    assert throttle.admit("A", "run", 1) == 10.0
-    assert throttle.admit("B", "run", 1) == 0.0
+    assert _wait(throttle, "A", "run", 1) == 10.0
+    assert _wait(throttle, "B", "run", 1) == 0.0
     clock.now += 10
-    assert throttle.admit("A", "run", 1) == 0.0
+    assert _wait(throttle, "A", "run", 1) == 0.0
 
 
 def test_a_429_pauses_for_its_retry_after_and_the_daily_quota_until_midnight() -> None:
     clock = Clock()
-    throttle = LocationThrottle(RateBudget(), clock=clock)
+    throttle = LocationThrottle(RateBudget(), clock=clock, wall_clock=clock)
     throttle.refuse("A", 3.0)
     assert throttle.wait_s("A") == 3.0
     throttle.refuse("A", 1.0)  # a shorter pause never shortens a longer one
@@ -182,22 +206,22 @@ def test_a_429_pauses_for_its_retry_after_and_the_daily_quota_until_midnight() -
 def test_calls_someone_else_made_hold_slots_too() -> None:
     clock = Clock()
     throttle = LocationThrottle(RateBudget(burst=10, headroom=1), clock=clock)
-    assert throttle.admit("A", "mine", 1) == 0
+    assert _wait(throttle, "A", "mine", 1) == 0
     throttle.finished("A", "mine")
     throttle.release("A", "mine", 0)
     # The CRM counts 8 calls in its window; this worker made one.
     throttle.observe("A", RateObservation(10, 2, 10_000, None))
-    assert throttle.admit("A", "two", 2) == 0
-    assert throttle.admit("A", "more", 1) > 0
+    assert _wait(throttle, "A", "two", 2) == 0
+    assert _wait(throttle, "A", "more", 1) > 0
     # Its own calls never count twice: an answer counting them holds nothing more, so every
     # slot is free an interval on.
     throttle.finished("A", "two")
     throttle.finished("A", "two")
     throttle.release("A", "two", 0)
     throttle.observe("A", RateObservation(10, 0, 10_000, None))
-    assert throttle.admit("A", "more", 1) > 0
+    assert _wait(throttle, "A", "more", 1) > 0
     clock.now += 10
-    assert throttle.admit("A", "more", 10) == 0
+    assert _wait(throttle, "A", "more", 10) == 0
 
 
 def test_published_limits_are_followed() -> None:
@@ -209,3 +233,95 @@ def test_published_limits_are_followed() -> None:
     assert throttle.budget.calls_per_interval() == 50
     throttle.set_budget(RateBudget(burst=20, headroom=1))
     assert throttle.budget.calls_per_interval() == 20
+
+
+# --- the calls step's use of the throttle --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Call:
+    step_id: str
+    rate_limited: bool = True
+
+    def describe(self) -> str:
+        return self.step_id
+
+
+@dataclass
+class _Executor:
+    """Answers each call by its step id: "fail" is fatal, "pause-others" has another segment
+    meet a 429 meanwhile; everything else succeeds."""
+
+    throttle: LocationThrottle
+    made: list[str] = field(default_factory=list)
+
+    def prepare(self, payload: dict[str, object]) -> dict[str, object]:
+        return {}
+
+    def plan(self, payload: dict[str, object], prepared: dict[str, object]) -> list[_Call]:
+        return []
+
+    def execute(self, call: _Call, bindings: Mapping[str, str]) -> StepResult:
+        self.made.append(call.step_id)
+        if call.step_id == "fail":
+            raise FatalError("refused")
+        if call.step_id == "pause-others":
+            self.throttle.refuse("A", 5.0)
+        return StepResult()
+
+
+def _context(throttle: LocationThrottle, executor: _Executor) -> SegmentContext:
+    return SegmentContext(
+        executor=executor,
+        throttle=throttle,
+        retry=RetryPolicy(),
+        calls_per_step=8,
+        queue_name="q",
+        engine=create_engine("sqlite://"),
+    )
+
+
+def _outcomes(out: dict[str, Any]) -> list[str]:
+    return [str(record["outcome"]) for record in out["records"]]
+
+
+def test_a_step_holds_slots_only_for_the_requests_it_made() -> None:
+    clock = Clock()
+    throttle = LocationThrottle(RateBudget(burst=10, headroom=1), clock=clock)
+    executor = _Executor(throttle)
+    ctx = _context(throttle, executor)
+    calls = [_Call("plan", rate_limited=False), _Call("a"), _Call("fail"), _Call("b")]
+    out = run_calls(ctx, "A", "run-1", 0, calls, {})
+    assert _outcomes(out) == ["ok", "ok", "fatal"]
+    assert executor.made == ["plan", "a", "fail"]
+    # Two requests made hold their slots for an interval; the one not made gave its back.
+    assert throttle.held("A") == 2
+    clock.now += 10
+    assert throttle.held("A") == 0
+
+
+def test_a_pause_met_midway_ends_the_step_with_a_wait() -> None:
+    clock = Clock()
+    throttle = LocationThrottle(RateBudget(burst=10, headroom=1), clock=clock)
+    executor = _Executor(throttle)
+    out = run_calls(
+        _context(throttle, executor), "A", "run-1", 3, [_Call("pause-others"), _Call("b")], {}
+    )
+    assert _outcomes(out) == ["ok", "wait"]
+    assert out["records"][1]["index"] == 4
+    assert out["records"][1]["retry_after_s"] == 5.0
+    assert executor.made == ["pause-others"]
+    clock.now += 10  # after the pause and the interval, nothing is held
+    assert throttle.held("A") == 0
+
+
+def test_a_step_larger_than_the_budget_makes_what_it_was_granted() -> None:
+    clock = Clock()
+    throttle = LocationThrottle(RateBudget(burst=2, headroom=1), clock=clock)
+    executor = _Executor(throttle)
+    calls = [_Call("a"), _Call("note", rate_limited=False), _Call("b"), _Call("c")]
+    out = run_calls(_context(throttle, executor), "A", "run-1", 0, calls, {})
+    assert _outcomes(out) == ["ok", "ok", "ok"]  # "c" is for the segment's next step
+    assert executor.made == ["a", "note", "b"]
+    waited = run_calls(_context(throttle, executor), "A", "run-1", 3, [_Call("c")], {})
+    assert _outcomes(waited) == ["wait"]

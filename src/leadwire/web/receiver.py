@@ -1,8 +1,8 @@
 """The receiver: `POST /hooks/pinterest/{secret}` turns an encrypted delivery into durable runs.
 
-It answers 200 only after every run the delivery starts is committed (`GroupIntake.accept`
-returns after the commit), so an acknowledged lead is never lost. Pinterest retries 429 and
-5xx and drops other 4xx, hence:
+It answers 200 only after every run the delivery starts is committed (the endpoint awaits
+`GroupIntake.submit`'s future, which resolves after the commit), so an acknowledged lead is
+never lost. Pinterest retries 429 and 5xx and drops other 4xx, hence:
 
 - 200 `{accepted, duplicates, leads, unmatched}`: recorded, or recorded before, or no flow
   takes the lead (`unmatched`, logged as a warning) — done;

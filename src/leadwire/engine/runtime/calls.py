@@ -101,14 +101,16 @@ def run_calls(
     The calls' rate budget is taken up front, for all of them: a segment either goes or waits
     its turn whole, and never holds slots while it waits.
     """
-    calls = _within_budget(calls, ctx.throttle.budget.calls_per_interval())
-    budgeted = sum(1 for call in calls if call.rate_limited)
-    wait = ctx.throttle.admit(location_id, ticket, budgeted) if budgeted else 0.0
-    if wait > 0:
-        return {
-            "function_id": DBOS.step_id,
-            "records": [_budget_wait(start, calls[0], wait).to_wire()],
-        }
+    requests = sum(1 for call in calls if call.rate_limited)
+    budgeted = 0
+    if requests:
+        admission = ctx.throttle.admit(location_id, ticket, requests)
+        if not admission.granted:
+            wait = _budget_wait(start, calls[0], admission.wait_s)
+            return {"function_id": DBOS.step_id, "records": [wait.to_wire()]}
+        # A budget smaller than the step: the rest go in the segment's next step.
+        calls = _within_budget(calls, admission.granted)
+        budgeted = admission.granted
     local = dict(bindings)
     records = []
     made = 0
@@ -134,8 +136,7 @@ def run_calls(
 
 
 def _within_budget(calls: Sequence[StepCall], limit: int) -> Sequence[StepCall]:
-    """The first calls of `calls` with at most `limit` CRM requests among them (the rest go
-    in the segment's next step: a budget smaller than a step is a tiny one)."""
+    """The first calls of `calls` with at most `limit` CRM requests among them."""
     requests = 0
     for n, call in enumerate(calls):
         requests += call.rate_limited

@@ -57,6 +57,11 @@ class LeadIn:
     once_per_flow: bool = False
 
     @property
+    def is_lead(self) -> bool:
+        """Whether `lead_id` is a Pinterest lead's (its (lead, flow) pair is recorded)."""
+        return True
+
+    @property
     def run_id(self) -> str:
         """The run id (and first workflow id) this lead gets in this flow version."""
         return run_id_for(self.lead_id, self.flow_id, self.flow_version)
@@ -163,7 +168,7 @@ def claim_lead_flows(
     """Record the (lead, flow) pairs of `batch` in the caller's transaction; return the new ones."""
     # Sorted: two transactions inserting overlapping pairs take their keys in the same order
     # (PostgreSQL would otherwise be free to deadlock them).
-    pairs = sorted({(lead.lead_id, lead.flow_id) for lead in batch})
+    pairs = sorted({(lead.lead_id, lead.flow_id) for lead in batch if lead.is_lead})
     if not pairs:
         return set()
     claimed_at = at_ms(received_ms)

@@ -22,7 +22,8 @@ Pauses on top of that: a 429 pauses the location for its `Retry-After`, a spent 
 until midnight UTC. And when the CRM's remaining count says its window holds more calls than
 this worker made (other workers, other apps on the same location), the difference holds slots
 too, for an interval. The state is per worker process: across several workers those headers
-and 429s keep the pace.
+and 429s keep the pace, and a segment given a turn by one worker that another one picks up
+goes to the back of that one's line (the first keeps its place free for up to 30 s).
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ class RateBudget:
         return max(1, math.floor(self.burst * self.headroom))
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """`admit`'s answer: `granted` requests may go now, or none and come back in `wait_s`."""
+
+    granted: int = 0
+    wait_s: float = 0.0
+
+
 @dataclass(slots=True)
 class _Location:
     """One location's slots: calls in flight, and when the finished ones stop counting."""
@@ -109,9 +118,19 @@ class _Location:
 class LocationThrottle:
     """This worker's view of each location's rate budget; thread-safe."""
 
-    def __init__(self, budget: RateBudget, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        budget: RateBudget,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._budget = budget
+        # Slots, turns and pauses are spans of time: a monotonic clock, so a wall clock set
+        # back (NTP, a VM resumed) cannot hold a location for that long. The wall clock is
+        # only for when the CRM's day ends.
         self._clock = clock
+        self._wall_clock = wall_clock
         self._locations: dict[str, _Location] = {}
         self._lock = threading.Lock()
 
@@ -126,24 +145,24 @@ class LocationThrottle:
             state = self._locations[location_id] = _Location()
         return state
 
-    def admit(self, location_id: str, ticket: str, calls: int) -> float:
-        """Take `calls` slots of `location_id` for `ticket` (0.0), or say how long to wait.
-
-        At most the budget's `calls_per_interval`: more could never be made in one go.
-        """
+    def admit(self, location_id: str, ticket: str, calls: int) -> Admission:
+        """Take slots of `location_id` for `ticket`'s next `calls` requests, or say how long
+        to wait. At most the budget's `calls_per_interval` are granted: more could never be
+        made in one go (the caller makes the rest in a later step)."""
+        if calls < 1:
+            raise ValueError(f"a batch must have at least one call, not {calls}")
         now = self._clock()
         with self._lock:
             state = self._location(location_id)
             limit = self._budget.calls_per_interval()
-            if not 1 <= calls <= limit:
-                raise ValueError(f"a batch must have 1 to {limit} calls, not {calls}")
+            calls = min(calls, limit)
             turn = state.waiting.pop(ticket, None)
             used = state.used(now)
             queued_behind = turn is None and state.line_ends > now
             if state.paused_until <= now and used + calls <= limit and not queued_behind:
                 state.in_flight += calls
                 state.admitted[ticket] = now
-                return 0.0
+                return Admission(granted=calls)
             ready = max(
                 state.free_at(used + calls - limit, now, self._budget.interval_s),
                 state.paused_until,
@@ -166,7 +185,7 @@ class LocationThrottle:
                 state.forget_stale_turns(now)
             state.waiting[ticket] = ready
             # Never "come back now": a wait is at least a millisecond.
-            return max(ready - now, 0.001)
+            return Admission(wait_s=max(ready - now, 0.001))
 
     def finished(self, location_id: str, ticket: str) -> None:
         """One admitted call got its answer (or gave up): its slot frees an interval from now."""
@@ -192,6 +211,13 @@ class LocationThrottle:
             state.admitted.pop(ticket, None)
             state.in_flight = max(0, state.in_flight - max(0, calls))
 
+    def held(self, location_id: str) -> int:
+        """How many of the location's slots are held now (calls in flight, or answered less
+        than an interval ago, or someone else's)."""
+        with self._lock:
+            state = self._locations.get(location_id)
+            return 0 if state is None else state.used(self._clock())
+
     def wait_s(self, location_id: str) -> float:
         """Return how long the location is paused (0: not paused)."""
         with self._lock:
@@ -208,7 +234,8 @@ class LocationThrottle:
         now = self._clock()
         self._follow_published(seen)
         if seen.daily_remaining is not None and seen.daily_remaining <= 0:
-            self._pause(location_id, _DAY_S - now % _DAY_S)
+            wall = self._wall_clock()
+            self._pause(location_id, _DAY_S - wall % _DAY_S)
             return
         if seen.burst_remaining is None:
             return

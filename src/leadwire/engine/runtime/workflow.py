@@ -182,15 +182,13 @@ def _end_segment(ctx: SegmentContext, job: LeadJob, progress: Progress, done: _D
         following = _following(
             progress, done, done.next_index, attempts=0, first_failure_ms=None, counted=True
         )
-        _enqueue_following(ctx, job, following, done.pause_s)
         end = SegmentEnd(
             status=RunStatus.WAITING,
             ended_ms=ended,
             next_attempt_ms=ended + int(done.pause_s * 1000),
             **common,
         )
-        write_segment_end(ctx.engine, end)
-        return end
+        return _hand_over(ctx, job, end, following, done.pause_s)
     if failure is None:
         end = SegmentEnd(status=RunStatus.SUCCEEDED, ended_ms=_ended(records, job), **common)
         write_segment_end(ctx.engine, end)
@@ -220,10 +218,8 @@ def _end_segment(ctx: SegmentContext, job: LeadJob, progress: Progress, done: _D
             following = _following(
                 progress, done, failure.index, attempts=attempts, first_failure_ms=first_ms
             )
-            _enqueue_following(ctx, job, following, delay)
             end = SegmentEnd(status=RunStatus.RETRYING, next_attempt_ms=next_ms, **common, **failed)
-            write_segment_end(ctx.engine, end)
-            return end
+            return _hand_over(ctx, job, end, following, delay)
         failure = _exhausted(failure, attempts)
         failed["failure"] = failure
         common["records"] = [*records[:-1], failure]
@@ -248,6 +244,7 @@ def _wait_for_budget(
 ) -> SegmentEnd:
     """Come back at the turn the throttle gave: not a failure, so no attempt is counted."""
     moved_on = wait.index != progress.next_index
+    made = [r for r in done.records if r.outcome is not CallOutcome.WAIT]
     following = _following(
         progress,
         done,
@@ -255,11 +252,11 @@ def _wait_for_budget(
         # Failures counted so far were the earlier call's, which has since succeeded.
         attempts=0 if moved_on else progress.attempts,
         first_failure_ms=None if moved_on else progress.first_failure_ms,
+        # Waiting for the budget is no try, whatever calls the segment made before it.
         counted=False,
     )
     delay = wait.retry_after_s or 0.001
-    _enqueue_following(ctx, job, following, delay)
-    common["records"] = [r for r in done.records if r.outcome is not CallOutcome.WAIT]
+    common["records"] = made
     end = SegmentEnd(
         status=RunStatus.WAITING,
         ended_ms=wait.finished_ms,
@@ -267,7 +264,21 @@ def _wait_for_budget(
         wait=wait,
         **common,
     )
+    return _hand_over(ctx, job, end, following, delay)
+
+
+def _hand_over(
+    ctx: SegmentContext, job: LeadJob, end: SegmentEnd, following: Progress, delay_s: float
+) -> SegmentEnd:
+    """Record this segment's end, then enqueue the next one.
+
+    In that order: the next segment can start only after this end is committed, so its own
+    end (a later state) is written last. (Both are done again, the same, if DBOS re-executes
+    this segment after a crash; the journal is not guarded by time, since the segments of a
+    run may end on workers whose clocks differ.)
+    """
     write_segment_end(ctx.engine, end)
+    _enqueue_following(ctx, job, following, delay_s)
     return end
 
 

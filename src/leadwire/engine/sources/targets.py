@@ -69,6 +69,11 @@ class TriggeredRun(LeadIn):
     run_key: str = ""
 
     @property
+    def is_lead(self) -> bool:
+        """An event's or a schedule's run: no lead, so no (lead, flow) pair to keep."""
+        return False
+
+    @property
     def run_id(self) -> str:
         """The given run id (also the first workflow's id)."""
         return self.run_key
