@@ -9,9 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 VERSION = "2021-07-28"
+
+T = TypeVar("T")
+
+
+def run_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the load generator's coroutine on uvloop when installed (the servers' own
+    dependency): a cheaper loop leaves more CPU to the processes under test."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(factory())
+    return uvloop.run(factory())
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ runs here, on the same cores. See docs/benchmarks.md for what each number means.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -21,10 +20,11 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bench import load, ops, profile, report, wrk
-from bench.client import Endpoint
+from bench.client import Endpoint, run_loop
+from bench.report import progress
 from bench.server import (
     HOST,
     CrmProcess,
@@ -36,7 +36,6 @@ from bench.server import (
     server_errors,
 )
 
-T = TypeVar("T")
 OPERATIONS = ("get", "upsert", "tags", "tasks")
 
 
@@ -64,25 +63,11 @@ SMOKE = Config(
 )
 
 
-def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    # uvloop when the server's own dependencies brought it: a cheaper loop leaves more CPU
-    # to the server under test.
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(factory())
-    return uvloop.run(factory())
-
-
-def _progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def seed(crm: CrmProcess, endpoint: Endpoint, config: Config) -> tuple[list[str], dict[str, Any]]:
     """Create the contacts every operation acts on; return their ids and how long it took."""
     requests = ops.seed_requests(endpoint, crm.location_id, config.contacts)
     start = time.perf_counter()
-    answers = _run(
+    answers = run_loop(
         lambda: load.batch(HOST, crm.port, requests, connections=config.seed_connections)
     )
     elapsed = time.perf_counter() - start
@@ -102,7 +87,7 @@ def _timed(
     database = crm.database
     db0 = postgres_cpu_s(database) if database else {}
     wall0 = time.perf_counter()
-    result = _run(factory)
+    result = run_loop(factory)
     wall = time.perf_counter() - wall0
     server1, client1, machine1 = process_stats(crm.pid), time.process_time(), machine_cpu_s()
     db1 = postgres_cpu_s(database) if database else {}
@@ -130,7 +115,7 @@ def measure(
 ) -> dict[str, Any]:
     """Probe one operation; if it exists, warm it up, then run closed- and open-loop."""
     entry: dict[str, Any] = {"route": op.route, "note": op.note}
-    probe = _run(lambda: load.batch(HOST, crm.port, [op.make(0)], connections=1))[0]
+    probe = run_loop(lambda: load.batch(HOST, crm.port, [op.make(0)], connections=1))[0]
     entry["probe_status"] = probe[0]
     if probe[0] in (404, 405):
         entry.update(
@@ -141,7 +126,7 @@ def measure(
         return entry
     entry["available"] = True
     if config.warmup_s > 0:
-        _run(
+        run_loop(
             lambda: load.closed_loop(
                 HOST, crm.port, op.make, connections=config.connections, duration_s=config.warmup_s
             )
@@ -186,7 +171,7 @@ def _profile(crm: CrmProcess, op: ops.Operation, config: Config, out_dir: Path) 
     out = out_dir / f"{op.name}.txt"
     spy = profile.start(crm.pid, out, config.duration_s)
     try:
-        _run(
+        run_loop(
             lambda: load.closed_loop(
                 HOST,
                 crm.port,
@@ -224,7 +209,7 @@ def run(
         "software": report.software(),
     }
     run_tag = uuid.uuid4().hex[:8]
-    _progress(f"starting the CRM on {backend}")
+    progress(f"starting the CRM on {backend}")
     with tempfile.TemporaryDirectory(prefix="leadwire-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         url = stack.enter_context(postgres_database()) if backend == "postgres" else None
@@ -236,17 +221,17 @@ def run(
         )
         started = process_stats(crm.pid)
         endpoint = Endpoint(HOST, crm.port, crm.token)
-        _progress(f"seeding {config.contacts} contacts")
+        progress(f"seeding {config.contacts} contacts")
         ids, result["seed"] = seed(crm, endpoint, config)
         seeded = process_stats(crm.pid)
         result["operations"] = {}
         for op in ops.operations(endpoint, crm.location_id, ids, run_tag):
             if op.name not in names:
                 continue
-            _progress(f"measuring {op.route}")
+            progress(f"measuring {op.route}")
             entry = measure(crm, op, config, profile_dir=profile_dir)
             if use_wrk and entry["available"]:
-                _progress(f"cross-checking {op.route} with wrk")
+                progress(f"cross-checking {op.route} with wrk")
                 entry["wrk"] = wrk.run(
                     op.name,
                     port=crm.port,

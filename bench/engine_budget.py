@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
+from bench.client import run_loop
 from bench.engine_leads import People, delivery_requests
 from bench.engine_proxy import Seen
 from bench.engine_runs import count_done, reader, status_counts
@@ -71,7 +71,6 @@ def measure(
     burst: int,
     interval_s: float,
     window_s: float,
-    run_loop: Callable[[Callable[[], Any]], Any],
 ) -> dict[str, Any]:
     """Deliver a backlog, watch the CRM calls for `window_s`; return the budget's use."""
     leads = people.leads(backlog_size(burst, interval_s, window_s))

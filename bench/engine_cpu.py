@@ -16,10 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.client import run_loop
 from bench.engine_leads import People, delivery_requests
 from bench.engine_runs import reader, wait_done
 from bench.engine_stack import FLOW_FILE, Process, World
@@ -103,7 +104,6 @@ def measure_engine(
     people: People,
     *,
     leads: int,
-    run_loop: Callable[[Callable[[], Any]], Any],
     idle_s: float = 3.0,
     timeout_s: float = 300.0,
 ) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bench import load
-from bench.client import Connection, ConnectionLostError
+from bench.client import Connection, ConnectionLostError, run_loop
 from bench.engine_leads import People, delivery_requests
 from bench.engine_runs import reader, run_times, wait_done
 from bench.engine_stack import Process, World
@@ -40,13 +40,9 @@ async def send_at_rate(
         nonlocal accepted
         conn = await pool.get()
         try:
-            try:
-                status, body = await conn.send(request)
-            except ConnectionLostError:
-                # A kept-alive connection the server closed while idle (uvicorn's keep-alive
-                # timeout is 5 s; at low rates a pooled connection waits longer): once more,
-                # on a new connection, as any HTTP client does. A delivery is deduplicated.
-                status, body = await conn.send(request)
+            # No retry: leadwire's servers keep idle connections longer than a run lasts
+            # (`leadwire.asgi.KEEP_ALIVE_S`), so a lost connection is a failure to count.
+            status, body = await conn.send(request)
         except ConnectionLostError as exc:
             tally.lost(exc)
             return
@@ -95,7 +91,6 @@ def measure(
     *,
     rate: float,
     duration_s: float,
-    run_loop: Callable[[Callable[[], Any]], Any],
     timeout_s: float = 120.0,
 ) -> dict[str, Any]:
     """Send `rate` leads/s for `duration_s`, wait for their runs; return latencies and CPU."""

@@ -17,21 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.engine_stack import Folder, Process, free_port, log_ready
-from bench.server import HOST, leadwire_command, process_stats
+from bench.engine_stack import Folder, Process, log_ready, world_values
+from bench.server import leadwire_command, process_stats
 
 
 def up_folder(root: Path) -> Folder:
     """Return the settings of a fresh `leadwire up` in `root` (it provisions itself)."""
-    values = {
-        "data_dir": str(root / "data"),
-        "host": HOST,
-        "crm_port": str(free_port()),
-        "sandbox_port": str(free_port()),
-        "engine_port": str(free_port()),
-        "log_level": "WARNING",
-    }
-    return Folder(root, values)
+    return Folder(root, world_values(root, database_url=None))
 
 
 def up_process(folder: Folder) -> Process:

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import tempfile
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bench import engine_budget, engine_cpu, engine_latency, engine_memory, engine_webhook
 from bench import engine_stack as stack
 from bench.engine_config import KNOBS, UNLIMITED, Config
 from bench.engine_leads import People
 from bench.engine_proxy import counting_proxy
+from bench.report import progress
 from bench.server import HOST, postgres_database, server_errors
-
-T = TypeVar("T")
-
-
-def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    # uvloop when installed (the servers' own dependency): a cheaper loop leaves more CPU to
-    # the processes under test.
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(factory())
-    return uvloop.run(factory())
-
-
-def _progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -68,7 +50,6 @@ def run_intake(backend: str, config: Config) -> dict[str, Any]:
                 people,
                 leads=leads,
                 connections=connections,
-                run_loop=_run,
                 database=database,
             )
             return {**found, "busy_cores_before": busy, "python_loops_per_s": speed}
@@ -78,7 +59,7 @@ def run_intake(backend: str, config: Config) -> dict[str, Any]:
             try:
                 once(config.intake_warmup, max(config.intake_connections))
                 for connections in config.intake_connections:
-                    _progress(f"intake on {backend}: {connections} clients")
+                    progress(f"intake on {backend}: {connections} clients")
                     tries = [
                         once(config.intake_leads, connections) for _ in range(config.intake_repeat)
                     ]
@@ -164,16 +145,12 @@ def _latency(
     duration_s: float,
     config: Config,
 ) -> dict[str, Any]:
-    _progress(f"latency at {rate:g}/s: {name}")
+    progress(f"latency at {rate:g}/s: {name}")
     # A short warm-up: the first leads load the flow and open the CRM client.
-    engine_latency.measure(
-        world, processes, people, rate=rate, duration_s=min(2.0, duration_s), run_loop=_run
-    )
+    engine_latency.measure(world, processes, people, rate=rate, duration_s=min(2.0, duration_s))
     busy = _quiet(config)
     speed = stack.python_speed()
-    found = engine_latency.measure(
-        world, processes, people, rate=rate, duration_s=duration_s, run_loop=_run
-    )
+    found = engine_latency.measure(world, processes, people, rate=rate, duration_s=duration_s)
     return {**found, "busy_cores_before": busy, "python_loops_per_s": speed}
 
 
@@ -184,18 +161,22 @@ def _cpu(
     people: People,
     config: Config,
 ) -> dict[str, Any]:
-    _progress(f"CPU: the worker drains {config.cpu_leads} leads")
+    progress(f"CPU: the worker drains {config.cpu_leads} leads")
     # A warm-up drain first (the flow version, the CRM client, the first connections).
     engine_cpu.measure_engine(
-        world, worker, crm, people, leads=max(5, config.cpu_leads // 10), run_loop=_run, idle_s=1.0
+        world, worker, crm, people, leads=max(5, config.cpu_leads // 10), idle_s=1.0
     )
     busy = _quiet(config)
     speed = stack.python_speed()
     engine = engine_cpu.measure_engine(
-        world, worker, crm, people, leads=config.cpu_leads, run_loop=_run
+        world,
+        worker,
+        crm,
+        people,
+        leads=config.cpu_leads,
     )
     engine.update(busy_cores_before=busy, python_loops_per_s=speed)
-    _progress(f"CPU: the bare script makes {config.bare_leads} leads' calls")
+    progress(f"CPU: the bare script makes {config.bare_leads} leads' calls")
     busy = _quiet(config)
     speed = stack.python_speed()
     bare = engine_cpu.measure_bare(world, crm, people, leads=config.bare_leads)
@@ -226,7 +207,7 @@ def run_budget(config: Config) -> dict[str, Any]:
             worker = stack.worker(world)
             receiver = stack.receiver(world)
             with stack.running([crm, worker, receiver]):
-                _progress(
+                progress(
                     f"rate budget: {config.budget_burst} per {config.budget_interval_s:g} s "
                     f"for {config.budget_window_s:g} s"
                 )
@@ -237,7 +218,6 @@ def run_budget(config: Config) -> dict[str, Any]:
                     burst=config.budget_burst,
                     interval_s=config.budget_interval_s,
                     window_s=config.budget_window_s,
-                    run_loop=_run,
                 )
 
 
@@ -247,7 +227,7 @@ def run_memory(config: Config) -> dict[str, Any]:
         folder = engine_memory.up_folder(Path(tmp))
         up = engine_memory.up_process(folder)
         with stack.running([up]):
-            _progress(f"memory: leadwire demo --count {config.memory_count}")
+            progress(f"memory: leadwire demo --count {config.memory_count}")
             _quiet(config)
             found = engine_memory.measure(
                 folder, up, count=config.memory_count, rate=config.memory_rate

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench import load
-from bench.client import Connection, ConnectionLostError
+from bench.client import Connection, ConnectionLostError, run_loop
 from bench.engine_leads import People, delivery_requests
 from bench.engine_stack import Process, World
 from bench.server import HOST, machine_cpu_s, postgres_cpu_s, process_stats
@@ -83,7 +83,6 @@ def measure(
     *,
     leads: int,
     connections: int,
-    run_loop: Any,
     database: str | None,
 ) -> dict[str, Any]:
     """Deliver `leads` fresh leads over `connections` clients; return rate, latency and CPU."""

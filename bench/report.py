@@ -6,6 +6,8 @@ import os
 import platform
 import sqlite3
 import subprocess
+import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,11 @@ AIM_P99_MS = 25.0
 AIM_RATE_RPS = 200
 AIM_RSS_MB = 150
 PACKAGES = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "pydantic", "psycopg", "uvloop")
+
+
+def progress(message: str) -> None:
+    """Say on stderr, with the time, what a bench is doing (stdout is the results')."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def machine_facts() -> dict[str, Any]:

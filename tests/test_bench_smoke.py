@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench import load
@@ -20,19 +21,30 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN_KEYS = {"requests", "achieved_rps", "p50_ms", "p99_ms", "max_ms", "statuses", "errors"}
 
 
-@pytest.mark.slow
-def test_smoke_run_measures_all_four_operations_without_errors(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
+def run_bench(
+    tmp_path: Path, module: str, *args: str, timeout: float
+) -> tuple[dict[str, Any], str]:
+    """Run `python -m module *args --json FILE` as a user would; return the JSON it wrote
+    and what it printed."""
+    out = tmp_path / f"{module}.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.crm", "--smoke", "--backend", "sqlite", "--json", str(out)],
+        [sys.executable, "-m", module, *args, "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result, done.stdout
+
+
+@pytest.mark.slow
+def test_smoke_run_measures_all_four_operations_without_errors(tmp_path: Path) -> None:
+    result, printed = run_bench(
+        tmp_path, "bench.crm", "--smoke", "--backend", "sqlite", timeout=300
+    )
     assert {"timestamp", "backend", "config", "machine", "software", "seed", "aims"} <= set(result)
     assert {"nproc", "cpu_model", "python", "loadavg_at_start"} <= set(result["machine"])
     assert set(result["operations"]) == {"get", "upsert", "tags", "tasks"}
@@ -47,7 +59,7 @@ def test_smoke_run_measures_all_four_operations_without_errors(tmp_path: Path) -
     assert result["flagged"] is False
     assert result["server"]["errors_logged"]["exceptions"] == {}
     assert result["server"]["final"]["peak_rss_mb"] >= result["server"]["started"]["rss_mb"]
-    assert "GET /contacts/{id}" in done.stdout
+    assert "GET /contacts/{id}" in printed
 
 
 async def _stalling_server(stall_on: int, stall_s: float) -> tuple[asyncio.Server, int]:
@@ -130,17 +142,7 @@ LATENCY_KEYS = {"p50_ms", "p90_ms", "p99_ms", "max_ms"}
 
 @pytest.mark.slow
 def test_engine_smoke_run_measures_every_section(tmp_path: Path) -> None:
-    out = tmp_path / "engine.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.engine", "--smoke", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result, printed = run_bench(tmp_path, "bench.engine", "--smoke", timeout=600)
     assert {"timestamp", "config", "machine", "software", "aims"} | ENGINE_SECTIONS <= set(result)
     intake = result["intake"]["sqlite"]
     assert intake["every_lead_recorded"], intake["recorded"]
@@ -164,4 +166,4 @@ def test_engine_smoke_run_measures_every_section(tmp_path: Path) -> None:
     assert memory["peak_rss_mb"] >= memory["rss_idle_mb"] > 0
     assert {"p50_ms", "p99_ms"} <= set(memory["demo"])
     assert set(result["aims"]) >= {"intake_sqlite_leads_per_s", "engine_cpu_per_lead_vs_bare"}
-    assert "lead-to-CRM latency" in done.stdout
+    assert "lead-to-CRM latency" in printed

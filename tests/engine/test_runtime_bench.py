@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.test_bench_smoke import run_bench
 
 
 @pytest.mark.slow
 def test_the_intake_bench_measures_every_configuration(tmp_path: Path) -> None:
-    out = tmp_path / "intake.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.engine_intake", "--smoke", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result, printed = run_bench(tmp_path, "bench.engine_intake", "--smoke", timeout=300)
     assert {(r["synchronous"], r["batch"]) for r in result["batches"]} == {
         (level, batch) for level in ("FULL", "NORMAL") for batch in (1, 10, 100)
     }
@@ -33,4 +20,4 @@ def test_the_intake_bench_measures_every_configuration(tmp_path: Path) -> None:
         assert row["leads_per_s"] > 0
         assert row["cpu_ms_per_lead"] > 0
     assert result["group_commit"][0]["leads_per_commit"] >= 1
-    assert "leads/s" in done.stdout
+    assert "leads/s" in printed

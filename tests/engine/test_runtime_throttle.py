@@ -231,8 +231,6 @@ def test_published_limits_are_followed() -> None:
     throttle.observe("A", RateObservation(50, 49, 5_000, None))
     assert (throttle.budget.burst, throttle.budget.interval_s) == (50, 5.0)
     assert throttle.budget.calls_per_interval() == 50
-    throttle.set_budget(RateBudget(burst=20, headroom=1))
-    assert throttle.budget.calls_per_interval() == 20
 
 
 # --- the calls step's use of the throttle --------------------------------------------------

@@ -165,7 +165,7 @@ class Receiver:
             for lead in leads:
                 # Flows that ran the lead in an earlier version are dropped by intake, in the
                 # commit (the runs are `once_per_flow`): no read here.
-                found = self._routes.runs_for(lead, connection_id, skip_run=False, flows=flows)
+                found = self._routes.runs_for(lead, connection_id, flows=flows)
                 if not found:
                     unmatched.append(lead.lead_id)
                 runs.extend(found)

@@ -251,11 +251,6 @@ class LocationThrottle:
             for _ in range(min(foreign, budget.burst)):
                 heapq.heappush(state.frees, now + budget.interval_s)
 
-    def set_budget(self, budget: RateBudget) -> None:
-        """Follow another budget from now on (an operator's, or a CRM plan's)."""
-        with self._lock:
-            self._budget = budget
-
     def _pause(self, location_id: str, wait_s: float) -> None:
         until = self._clock() + max(0.0, wait_s)
         with self._lock:

@@ -3,21 +3,19 @@
 A lead a flow has already run — in this version or an older one — starts nothing: a poll's
 window overlaps the last one, so most leads it reads were taken already (by the last poll or
 by the webhook), and republishing a flow must not run them again. Re-running a lead through a
-newer version is a deliberate act (replay), not a side effect of polling. The look-up is one
-indexed query per batch; intake's own duplicate check (same lead, flow and version) still
-covers a webhook that lands in between.
+newer version is a deliberate act (replay), not a side effect of polling. Intake decides it,
+in the batch's own transaction (`LeadIn.once_per_flow`), so a webhook landing in between is
+covered too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy.orm import Session
 
 from leadwire.connectors.pinterest.leads import Lead
 from leadwire.engine.runtime import LeadIn, LeadIntake
-from leadwire.engine.sources.routing import FlowRoutes, RoutingError, already_run
+from leadwire.engine.sources.routing import FlowRoutes, RoutingError
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +37,6 @@ def take_leads(
     connection_id: str,
     routes: FlowRoutes,
     intake: LeadIntake,
-    read_sessions: Callable[[], Session],
     batch_size: int,
 ) -> TakeResult:
     """Route `leads`, drop runs already made, accept the rest `batch_size` per transaction.
@@ -52,8 +49,7 @@ def take_leads(
     problems: list[str] = []
     for lead in leads:
         try:
-            # Already-run flows are dropped per batch below (one query per batch, not per lead).
-            lead_runs = routes.runs_for(lead, connection_id, skip_run=False)
+            lead_runs = routes.runs_for(lead, connection_id)
         except RoutingError as exc:
             problems.append(f"lead {lead.lead_id}: {exc}")
             continue
@@ -61,15 +57,9 @@ def take_leads(
         runs.extend(lead_runs)
     accepted = duplicates = 0
     for i in range(0, len(runs), batch_size):
-        batch = runs[i : i + batch_size]
-        with read_sessions() as session:
-            done = already_run(session, batch)
-        fresh = [run for run in batch if (run.lead_id, run.flow_id) not in done]
-        duplicates += len(batch) - len(fresh)
-        if fresh:
-            report = intake.accept_leads(fresh)
-            accepted += len(report.accepted)
-            duplicates += len(report.duplicates)
+        report = intake.accept_leads(runs[i : i + batch_size])
+        accepted += len(report.accepted)
+        duplicates += len(report.duplicates)
     problem = None
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -245,7 +245,6 @@ class AccountPoll:
             connection_id=self._key.connection_id,
             routes=self._routes,
             intake=self._intake,
-            read_sessions=self._store.read_sessions,
             batch_size=self._options.batch_size,
         )
         report.leads_seen += result.leads

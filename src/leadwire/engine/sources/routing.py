@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadwire.connectors.pinterest.leads import Lead, QuestionType
@@ -23,7 +22,6 @@ from leadwire.engine.flows.triggers import PinterestLeadTrigger
 from leadwire.engine.planning.samples import lead_data
 from leadwire.engine.runtime import LeadIn
 from leadwire.engine.sources.targets import load_targets
-from leadwire.store.models.runs import LeadFlowRow
 
 log = logging.getLogger(__name__)
 
@@ -103,28 +101,6 @@ def load_live_flows(session: Session) -> list[LiveFlow]:
     return live
 
 
-_LOOKUP_CHUNK = 500
-
-
-def already_run(session: Session, runs: Sequence[LeadIn]) -> set[tuple[str, str]]:
-    """Return the (lead id, flow id) pairs of `runs` that some version of the flow has run.
-
-    A lead runs once per flow, not once per version: a delivery retried after the flow was
-    republished must not run the lead again (its task and note would land twice). Re-running
-    a lead through a newer version is a deliberate replay. Intake decides this itself when it
-    records the runs (`LeadIn.once_per_flow`); this read is for looking before that.
-    """
-    lead_ids = sorted({run.lead_id for run in runs})
-    found: set[tuple[str, str]] = set()
-    for i in range(0, len(lead_ids), _LOOKUP_CHUNK):
-        chunk = lead_ids[i : i + _LOOKUP_CHUNK]
-        rows = session.execute(
-            select(LeadFlowRow.lead_id, LeadFlowRow.flow_id).where(LeadFlowRow.lead_id.in_(chunk))
-        )
-        found.update((lead_id, flow_id) for lead_id, flow_id in rows)
-    return found
-
-
 class FlowRoutes:
     """The live flows, re-read at most every `ttl_s`; thread-safe."""
 
@@ -169,7 +145,6 @@ class FlowRoutes:
         lead: Lead,
         pinterest_connection_id: str | None = None,
         *,
-        skip_run: bool = True,
         flows: Sequence[LiveFlow] | None = None,
     ) -> list[LeadIn]:
         """Return a run per live flow `lead` triggers; `RoutingError` if one of them cannot run.
@@ -177,9 +152,8 @@ class FlowRoutes:
         Raising (rather than skipping that flow) keeps the lead unacknowledged, so Pinterest
         delivers it again once the flow is fixed; the flows that could run are not lost either,
         since a second delivery of a lead starts nothing twice. The runs are `once_per_flow`:
-        intake drops those whose flow already ran the lead in any version. With `skip_run`, they
-        are also left out here, with a read (see `already_run`). `flows`: the live flows to
-        use (from `cached`), instead of `live()`.
+        intake drops those whose flow already ran the lead in any version, in the transaction
+        that records the rest. `flows`: the live flows to use (from `cached`), not `live()`.
         """
         runs: list[LeadIn] = []
         for flow in self.live() if flows is None else flows:
@@ -198,12 +172,4 @@ class FlowRoutes:
                     once_per_flow=True,
                 )
             )
-        if skip_run and runs:
-            done = self.already_run(runs)
-            runs = [run for run in runs if (run.lead_id, run.flow_id) not in done]
         return runs
-
-    def already_run(self, runs: Sequence[LeadIn]) -> set[tuple[str, str]]:
-        """Return the (lead id, flow id) pairs of `runs` some version already ran."""
-        with self._sessions() as session:
-            return already_run(session, runs)
