@@ -33,6 +33,20 @@ def _wait_status(reader: Engine, run_id: str, status: str, timeout_s: float = 20
     wait_until(lambda: _status(reader, run_id) == status, timeout_s)
 
 
+def _assert_ended_and_next_delayed(intake: LeadIntake, run_id: str) -> None:
+    """The run's first segment ends (just after it recorded its status and enqueued the next
+    segment), and the next one waits in the database, DELAYED, until its time comes."""
+
+    def segments() -> set[tuple[str, str]]:
+        found = intake.client.list_workflows(
+            workflow_id_prefix=run_id, load_input=False, load_output=False
+        )
+        return {(s.workflow_id, s.status) for s in found}
+
+    wait_until(lambda: (run_id, "SUCCESS") in segments(), 5, interval_s=0.01)
+    assert segments() == {(run_id, "SUCCESS"), (f"{run_id}/1", "DELAYED")}
+
+
 def test_a_duplicate_delivery_runs_once(
     runtime_intake: LeadIntake,
     runtime_worker: WorkerProcess,
@@ -83,15 +97,8 @@ def test_retryable_failures_are_waited_out_and_land_once(
     proxy.fail(f"{lead.run_id}:note", (500, {}))
     runtime_intake.accept_leads([lead])
     _wait_status(runtime_reader, lead.run_id, "retrying")
-    # Waiting holds no worker thread and no queue slot: the segment that failed has ended,
-    # and the next one waits in the database, DELAYED, until its time comes.
-    segments = runtime_intake.client.list_workflows(
-        workflow_id_prefix=lead.run_id, load_input=False, load_output=False
-    )
-    assert {(s.workflow_id, s.status) for s in segments} == {
-        (lead.run_id, "SUCCESS"),
-        (f"{lead.run_id}/1", "DELAYED"),
-    }
+    # Waiting holds no worker thread and no queue slot (Retry-After: 1 s).
+    _assert_ended_and_next_delayed(runtime_intake, lead.run_id)
     _wait_status(runtime_reader, lead.run_id, "succeeded")
     assert runtime_tenant.counts(email) == (1, 2, 1, 1)
     upserts = proxy.seen(f"{lead.run_id}:upsert")
@@ -237,13 +244,7 @@ def test_a_delay_step_pauses_the_run_without_holding_a_worker(
     delayed = LeadIn(lead.lead_id, FLOW, 1, lead.location_id, {"calls": [upsert, pause, note]})
     runtime_intake.accept_leads([delayed])
     _wait_status(runtime_reader, lead.run_id, "waiting")
-    segments = runtime_intake.client.list_workflows(
-        workflow_id_prefix=lead.run_id, load_input=False, load_output=False
-    )
-    assert {(s.workflow_id, s.status) for s in segments} == {
-        (lead.run_id, "SUCCESS"),
-        (f"{lead.run_id}/1", "DELAYED"),
-    }
+    _assert_ended_and_next_delayed(runtime_intake, lead.run_id)
     _wait_status(runtime_reader, lead.run_id, "succeeded")
     assert runtime_tenant.counts(email) == (1, 0, 0, 1)
     (upserted,) = runtime_tenant.proxy.seen(f"{lead.run_id}:upsert")
