@@ -156,7 +156,10 @@ class _Call:
 class _NoIo:
     """An executor that answers at once: what remains is the runtime's own work."""
 
-    def prepare(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def looks_up(self, payload: Mapping[str, Any]) -> bool:
+        return False
+
+    def prepare(self, payload: Mapping[str, Any], received_ms: int) -> dict[str, Any]:
         return {}
 
     def plan(self, payload: Mapping[str, Any], prepared: Mapping[str, Any]) -> Sequence[StepCall]:

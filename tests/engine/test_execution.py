@@ -8,6 +8,7 @@ nothing lands twice. The runtime's own tests cover the durable side.
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -37,6 +38,8 @@ from leadwire.store.app import AppStore
 from tests.engine.conftest import RuntimeTenant
 
 EMAIL = "ada.lovelace@example.com"
+# When the leads of these tests were received: due dates count from it.
+_NOW_MS = int(time.time() * 1000)
 
 
 @pytest.fixture
@@ -68,7 +71,7 @@ def _connect(app_store: AppStore, settings: Settings, tenant: RuntimeTenant, *, 
 def _run(
     executor: FlowExecutor, payload: dict[str, Any], *, twice: bool = False
 ) -> tuple[list[StepResult], dict[str, str]]:
-    prepared = executor.prepare(payload)
+    prepared = executor.prepare(payload, _NOW_MS)
     bindings: dict[str, str] = {}
     results = []
     for step in executor.plan(payload, prepared):
@@ -121,6 +124,43 @@ def test_the_three_templates_land_once_however_often_each_call_is_made(
     assert tags >= 5
 
 
+def test_due_dates_count_from_when_the_lead_was_received(
+    app_store: AppStore,
+    app_settings: Settings,
+    runtime_tenant: RuntimeTenant,
+    executor: FlowExecutor,
+) -> None:
+    """`prepare` is pure without a Pinterest connection: preparing again, later (after a crash,
+    in a replay), plans the same bodies for the same idempotency keys."""
+    _connect(app_store, app_settings, runtime_tenant, keys=True)
+    lead, _ = read_lead(_lead("7000000000004", "due@example.com"))
+    received_ms = 1_772_467_200_000  # 2026-03-02T16:00:00Z
+    for run in FlowRoutes(app_store.read_sessions).runs_for(lead):
+        payload = dict(run.payload)
+        assert not executor.looks_up(payload)
+        first = executor.prepare(payload, received_ms)
+        assert first["planned_at"] == "2026-03-02T16:00:00+00:00"
+        time.sleep(0.002)
+        assert executor.prepare(payload, received_ms) == first
+        bodies = [
+            (step.step_id, step.action)
+            for step in executor.plan(payload, first)
+            if isinstance(step, ActionStep)
+        ]
+        again = executor.plan(payload, executor.prepare(payload, received_ms))
+        assert [(s.step_id, s.action) for s in again if isinstance(s, ActionStep)] == bodies
+    tasks = [
+        action
+        for run in FlowRoutes(app_store.read_sessions).runs_for(lead)
+        for step in executor.plan(
+            dict(run.payload), executor.prepare(dict(run.payload), received_ms)
+        )
+        if isinstance(step, ActionStep) and (action := step.action).path.endswith("/tasks")
+    ]
+    assert tasks
+    assert all(str(t.body["dueDate"]) > "2026-03-02T16:00" for t in tasks)
+
+
 def test_a_stopped_plan_goes_to_the_inbox_with_its_reason(
     app_store: AppStore,
     app_settings: Settings,
@@ -133,7 +173,7 @@ def test_a_stopped_plan_goes_to_the_inbox_with_its_reason(
     payload = dict(run.payload)
     payload["flow_version"] = 99  # no such version: planning cannot even start
     with pytest.raises(Exception, match="99"):
-        executor.plan(payload, executor.prepare(payload))
+        executor.plan(payload, executor.prepare(payload, _NOW_MS))
     broken = {**payload, "lead": {"lead_id": "x"}}
     with pytest.raises(FatalError, match="payload"):
         executor.plan(broken, {"planned_at": "2026-01-01T00:00:00+00:00"})
@@ -149,7 +189,7 @@ def test_steps_describe_calls_without_personal_data(
     lead, _ = read_lead(_lead("7000000000003", "secret.person@example.com"))
     for run in FlowRoutes(app_store.read_sessions).runs_for(lead):
         payload: Mapping[str, Any] = run.payload
-        steps = executor.plan(dict(payload), executor.prepare(dict(payload)))
+        steps = executor.plan(dict(payload), executor.prepare(dict(payload), _NOW_MS))
         assert isinstance(steps[0], PlanNote)
         for step in steps:
             text = step.describe()

@@ -159,9 +159,13 @@ class CrmExecutor:
         """Close the HTTP client."""
         self._http.close()
 
-    def prepare(self, payload: JsonObject) -> JsonObject:
-        """Nothing to fetch: the payload holds the calls."""
-        return {}
+    def looks_up(self, payload: JsonObject) -> bool:
+        """The payload holds the calls; `look_up` in it stands for a look-up to checkpoint."""
+        return bool(payload.get("look_up"))
+
+    def prepare(self, payload: JsonObject, received_ms: int) -> JsonObject:
+        """Nothing to add: the payload holds the calls."""
+        return {"received_ms": received_ms}
 
     def plan(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:
         """Read the calls of a lead's payload."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import Engine, select
 
 from leadwire.engine.runtime import LeadIn, LeadIntake
+from leadwire.engine.runtime.jobs import LeadJob, Progress
 from leadwire.engine.runtime.journal import RUNS, STEPS
+from leadwire.engine.runtime.workflow import WORKFLOW_NAME
 from tests.engine.conftest import RuntimeTenant, WorkerProcess, wait_until
 from tests.engine.test_runtime_calls import HttpCall, lead_payload
 
@@ -15,13 +18,24 @@ FLOW = "welcome"
 
 
 def _lead(
-    tenant: RuntimeTenant, *, version: int = 1, note: str = "From Pinterest"
+    tenant: RuntimeTenant, *, version: int = 1, note: str = "From Pinterest", look_up: bool = False
 ) -> tuple[LeadIn, str]:
     lead_id = uuid.uuid4().hex[:12]
     email = f"{lead_id}@example.com"
     run_id = f"lead:{lead_id}:{FLOW}:v{version}"
     payload = lead_payload(run_id, tenant.location_id, email, note=note)
+    if look_up:  # the executor's `prepare` looks something up for this lead
+        payload["look_up"] = True
     return LeadIn(lead_id, FLOW, version, tenant.location_id, payload), email
+
+
+def _dbos_steps(intake: LeadIntake, workflow_id: str) -> list[str]:
+    """The workflow's checkpointed steps by name, a run of calls steps once ("crm-calls")."""
+    names: list[str] = []
+    for step in intake.client.list_workflow_steps(workflow_id):
+        if not names or names[-1] != step["function_name"]:
+            names.append(step["function_name"])
+    return names
 
 
 def _status(reader: Engine, run_id: str) -> str | None:
@@ -121,13 +135,48 @@ def test_retryable_failures_are_waited_out_and_land_once(
     assert run["finished_at"] is not None
 
 
-def test_a_fatal_error_goes_to_the_inbox_and_a_replay_lands_once(
+def test_prepare_is_a_checkpoint_only_when_it_looks_something_up(
     runtime_intake: LeadIntake,
     runtime_worker: WorkerProcess,
     runtime_tenant: RuntimeTenant,
     runtime_reader: Engine,
 ) -> None:
-    lead, email = _lead(runtime_tenant)
+    plain, plain_email = _lead(runtime_tenant)
+    looking, looking_email = _lead(runtime_tenant, look_up=True)
+    runtime_intake.accept_leads([plain, looking])
+    # A run the previous workflow version started (its progress has no version) keeps that
+    # version's order of checkpoints: `prepare` first, always.
+    older, older_email = _lead(runtime_tenant)
+    job = LeadJob(
+        older.run_id, older.lead_id, FLOW, 1, runtime_tenant.location_id, older.payload, 1
+    )
+    runtime_intake.client.enqueue(
+        {
+            "workflow_name": WORKFLOW_NAME,
+            "queue_name": "leadwire-crm",
+            "workflow_id": older.run_id,
+            "queue_partition_key": runtime_tenant.location_id,
+        },
+        job.to_wire(),
+        {k: v for k, v in Progress(chain=older.run_id).to_wire().items() if k != "version"},
+    )
+    for lead, email in ((plain, plain_email), (looking, looking_email), (older, older_email)):
+        _wait_status(runtime_reader, lead.run_id, "succeeded")
+        assert runtime_tenant.counts(email) == (1, 2, 1, 1)
+    assert _dbos_steps(runtime_intake, plain.run_id) == ["crm-calls"]
+    assert _dbos_steps(runtime_intake, looking.run_id) == ["prepare", "crm-calls"]
+    assert _dbos_steps(runtime_intake, older.run_id) == ["prepare", "crm-calls"]
+
+
+@pytest.mark.parametrize("look_up", [False, True], ids=["pure-prepare", "look-up"])
+def test_a_fatal_error_goes_to_the_inbox_and_a_replay_lands_once(
+    runtime_intake: LeadIntake,
+    runtime_worker: WorkerProcess,
+    runtime_tenant: RuntimeTenant,
+    runtime_reader: Engine,
+    look_up: bool,
+) -> None:
+    lead, email = _lead(runtime_tenant, look_up=look_up)
     runtime_tenant.proxy.fail(f"{lead.run_id}:note", (400, {}))
     runtime_intake.accept_leads([lead])
     _wait_status(runtime_reader, lead.run_id, "needs_attention")
@@ -148,6 +197,10 @@ def test_a_fatal_error_goes_to_the_inbox_and_a_replay_lands_once(
     assert [i.status.value for i in inbox.items(status=None) if i.run_id == lead.run_id] == [
         "replayed"
     ]
+    # The fork kept the look-up the failed segment had checkpointed before the failed step.
+    prepared = ["prepare"] if look_up else []
+    assert _dbos_steps(runtime_intake, lead.run_id) == [*prepared, "crm-calls"]
+    assert _dbos_steps(runtime_intake, fork_id) == [*prepared, "crm-calls"]
 
 
 def test_exhausted_retries_go_to_the_inbox_and_replay_with_a_fresh_budget(

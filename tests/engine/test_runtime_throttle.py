@@ -253,7 +253,10 @@ class _Executor:
     throttle: LocationThrottle
     made: list[str] = field(default_factory=list)
 
-    def prepare(self, payload: dict[str, object]) -> dict[str, object]:
+    def looks_up(self, payload: dict[str, object]) -> bool:
+        return False
+
+    def prepare(self, payload: dict[str, object], received_ms: int) -> dict[str, object]:
         return {}
 
     def plan(self, payload: dict[str, object], prepared: dict[str, object]) -> list[_Call]:

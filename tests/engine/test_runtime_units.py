@@ -14,7 +14,13 @@ from sqlalchemy import MetaData
 
 from leadwire.engine.runtime import RateObservation, RetryPolicy, retry_delay_s
 from leadwire.engine.runtime.backoff import is_exhausted, unit_interval
-from leadwire.engine.runtime.jobs import CallOutcome, CallRecord, LeadJob, Progress
+from leadwire.engine.runtime.jobs import (
+    PROGRESS_VERSION,
+    CallOutcome,
+    CallRecord,
+    LeadJob,
+    Progress,
+)
 from leadwire.store.app import open_app_store
 from leadwire.store.models.base import AppBase
 from leadwire.store.models.runs import InboxRow, RunRow, RunStepRow
@@ -79,6 +85,10 @@ def test_wire_data_round_trips() -> None:
     assert LeadJob.from_wire(job.to_wire()) == job
     progress = Progress("lead:1:f:v2", 3, 2, {"contact_id": "c"}, {"contact_id": "c"}, 4, 99, 5)
     assert Progress.from_wire(progress.to_wire()) == progress
+    assert progress.version == PROGRESS_VERSION
+    # A progress written before versions were is the first version's.
+    unversioned = {k: v for k, v in progress.to_wire().items() if k != "version"}
+    assert Progress.from_wire(unversioned).version == 1
     assert progress.expected_workflow_id == "lead:1:f:v2/3"
     replay = progress.for_replay("lead:1:f:v2/replay1")
     assert (replay.chain, replay.segment, replay.attempts, replay.first_failure_ms) == (

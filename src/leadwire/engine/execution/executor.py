@@ -1,9 +1,10 @@
 """The flow executor: the runtime's `StepExecutor` for leadwire flows.
 
-`prepare` looks up the lead's Pinterest context and notes when the run started (checkpointed by
-the runtime, so every re-plan of the run sees the same); `plan` runs the pure planner on the
-lead, its flow version and that context; `execute` makes one step's call. Runs no lead started
-(a CRM event's, a schedule's: `triggered.py`) skip the look-up and plan from their payload.
+`prepare` looks up the lead's Pinterest context, when its hook has a Pinterest connection to
+look names up with (the runtime checkpoints that answer, so every re-plan of the run sees the
+same), and stamps the time the lead was received; `plan` runs the pure planner on the lead, its
+flow version and that context; `execute` makes one step's call. Runs no lead started (a CRM
+event's, a schedule's: `triggered.py`) skip the look-up and plan from their payload.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 
@@ -28,7 +29,6 @@ from leadwire.engine.secrets import KeyRing
 from leadwire.errors import FatalError
 from leadwire.settings import Settings
 from leadwire.store.app import AppStore
-from leadwire.store.types import utcnow
 
 MAX_CACHED_VERSIONS = 256
 
@@ -80,16 +80,26 @@ class FlowExecutor:
                 self._versions[key] = found
         return found
 
-    def prepare(self, payload: JsonObject) -> JsonObject:
-        """Look up the lead's context (degrading to unknown names) and stamp the run's start."""
+    def looks_up(self, payload: JsonObject) -> bool:
+        """A lead's names are looked up only through a Pinterest connection."""
+        return not is_triggered(payload) and payload.get("pinterest_connection_id") is not None
+
+    def prepare(self, payload: JsonObject, received_ms: int) -> JsonObject:
+        """Look up the lead's context (degrading to unknown names); stamp when it was received.
+
+        Due dates count from the lead's reception, not from when a worker got to it: a lead
+        that waited out an outage keeps its follow-up times, and every plan of a run, replays
+        included, gives the same bodies for the same idempotency keys.
+        """
+        planned_at = datetime.fromtimestamp(received_ms / 1000, UTC).isoformat()
         if is_triggered(payload):  # no lead, so no Pinterest names to look up
-            return {"planned_at": utcnow().isoformat()}
+            return {"planned_at": planned_at}
         lead, _ = read_lead(payload["lead"])
         looked = self.contexts.lookup(payload.get("pinterest_connection_id"), lead)
         return {
             "context": asdict(looked.context),
             "context_problem": looked.problem,
-            "planned_at": utcnow().isoformat(),
+            "planned_at": planned_at,
         }
 
     def plan(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:

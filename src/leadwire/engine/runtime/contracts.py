@@ -84,19 +84,26 @@ class StepResult:
 class StepExecutor(Protocol):
     """Turns a lead's payload into its calls and performs them.
 
-    `prepare` fetches once per run what planning needs from outside (the lead's Pinterest
-    context, the time the run started): the runtime checkpoints its answer and hands the same
-    answer to every `plan` of the run, so re-planning after a crash or a retry gives the same
-    calls. It should degrade rather than fail (a missing ad name is no reason to hold a lead);
-    an exception sends the run to the inbox.
+    `prepare` gives once per run what planning needs besides the payload: the time the lead
+    was received (due dates count from it) and, where `looks_up` says so, data fetched from
+    outside (the lead's Pinterest context). Every `plan` of the run gets the same answer, so
+    re-planning after a crash, a retry or a replay gives the same calls. When `looks_up` is
+    true the runtime checkpoints the answer (a DBOS step: an outside answer can change);
+    otherwise `prepare` must be a pure function of its arguments, and is simply called again.
+    It should degrade rather than fail (a missing ad name is no reason to hold a lead); an
+    exception sends the run to the inbox.
 
     `execute` must be idempotent: a call in flight when a worker dies is made again. It raises
     `leadwire.errors.RetryableError` (rescheduled, honouring `retry_after_s`) or `FatalError`
     (the run goes to the needs-attention inbox); any other exception is treated as fatal.
     """
 
-    def prepare(self, payload: JsonObject) -> JsonObject:
-        """Return what planning needs besides the payload (JSON data; checkpointed)."""
+    def looks_up(self, payload: JsonObject) -> bool:
+        """Whether `prepare` asks anything outside for this payload."""
+        ...
+
+    def prepare(self, payload: JsonObject, received_ms: int) -> JsonObject:
+        """Return what planning needs besides the payload (JSON data)."""
         ...
 
     def plan(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:

@@ -26,7 +26,6 @@ from typing import Any
 from dbos import DBOSClient, EnqueueOptions
 from dbos import error as dbos_errors
 from sqlalchemy import Connection, Engine, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 from leadwire.engine.runtime.jobs import LeadJob, Progress, run_id_for
 from leadwire.engine.runtime.journal import at_ms, insert_queued_runs
@@ -35,6 +34,7 @@ from leadwire.engine.runtime.replay import Inbox
 from leadwire.engine.runtime.system_db import migrate_system_tables, open_engine
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
 from leadwire.store.models.runs import LeadFlowRow
+from leadwire.store.upserts import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,8 @@ def claim_lead_flows(
         return set()
     claimed_at = at_ms(received_ms)
     rows = [{"lead_id": lead, "flow_id": flow, "claimed_at": claimed_at} for lead, flow in pairs]
-    insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(LEAD_FLOWS)
-    statement = insert.on_conflict_do_nothing(index_elements=["lead_id", "flow_id"]).returning(
-        LEAD_FLOWS.c.lead_id, LEAD_FLOWS.c.flow_id
-    )
+    keys = ["lead_id", "flow_id"]
+    statement = insert_new(conn, LEAD_FLOWS, keys, returning=keys)
     return {(lead_id, flow_id) for lead_id, flow_id in conn.execute(statement, rows)}
 
 

@@ -71,13 +71,20 @@ class LeadJob:
         )
 
 
+# The workflow code's version a new run starts under. A run started under an older one finds
+# the checkpoints that code made where it made them, so it keeps that code's order of steps:
+# 1 — `prepare` always a step; 2 — `prepare` a step only when the executor looks things up.
+PROGRESS_VERSION = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     """Where a segment starts: the next call, what earlier calls bound, and the retry budget.
 
     `attempts` and `first_failure_ms` count the failures of the call at `next_index` so far;
     `tries` counts the segments the run ran before this one; `prepared` is what the executor's
-    `prepare` answered in the run's first segment (None until then).
+    `prepare` answered in the run's first segment (None until then). `version` is the workflow
+    code's the run started under (see `PROGRESS_VERSION`); a run keeps it to its end.
     """
 
     chain: str
@@ -89,6 +96,7 @@ class Progress:
     first_failure_ms: int | None = None
     tries: int = 0
     prepared: JsonObject | None = None
+    version: int = PROGRESS_VERSION
 
     @property
     def expected_workflow_id(self) -> str:
@@ -111,6 +119,7 @@ class Progress:
             "first_failure_ms": self.first_failure_ms,
             "tries": self.tries,
             "prepared": self.prepared,
+            "version": self.version,
         }
 
     @classmethod
@@ -128,6 +137,8 @@ class Progress:
             first_failure_ms=int(first) if first is not None else None,
             tries=int(data.get("tries", 0)),
             prepared=dict(prepared) if isinstance(prepared, dict) else None,
+            # Written before versions were: the first.
+            version=int(data.get("version", 1)),
         )
 
 

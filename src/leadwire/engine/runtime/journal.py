@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 from leadwire.engine.runtime.jobs import CallOutcome, CallRecord, LeadJob
 from leadwire.store.models.runs import (
@@ -26,6 +25,7 @@ from leadwire.store.models.runs import (
     RunStepRow,
     StepStatus,
 )
+from leadwire.store.upserts import insert_new, upsert
 
 RUNS: Table = RunRow.__table__  # type: ignore[assignment]
 STEPS: Table = RunStepRow.__table__  # type: ignore[assignment]
@@ -60,12 +60,8 @@ def _upsert(
     """Insert `rows`, or update every column but `keys` and `keep` of those already there."""
     if not rows:
         return
-    insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(table)
     columns = [c for c in rows[0] if c not in keys and c not in keep]
-    statement = insert.on_conflict_do_update(
-        index_elements=list(keys), set_={c: insert.excluded[c] for c in columns}
-    )
-    conn.execute(statement, list(rows))
+    conn.execute(upsert(conn, table, keys, columns), list(rows))
 
 
 def insert_queued_runs(
@@ -74,7 +70,6 @@ def insert_queued_runs(
     """Record runs just accepted, in the caller's (intake) transaction; `emails` by run id."""
     if not jobs:
         return
-    insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(RUNS)
     rows: list[dict[str, Any]] = [
         {
             "run_id": job.run_id,
@@ -96,7 +91,7 @@ def insert_queued_runs(
         }
         for job in jobs
     ]
-    conn.execute(insert.on_conflict_do_nothing(index_elements=["run_id"]), rows)
+    conn.execute(insert_new(conn, RUNS, ["run_id"]), rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 from leadwire.engine.flows.triggers import ScheduleTrigger
 from leadwire.engine.runtime import LeadIntake
@@ -35,6 +34,7 @@ from leadwire.engine.sources.targets import FlowTarget, TriggeredRun, load_targe
 from leadwire.store.app import AppStore
 from leadwire.store.models.triggers import ScheduleStateRow
 from leadwire.store.types import utcnow
+from leadwire.store.upserts import dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class Scheduler:
     def _advance(self, flow_id: str, due: datetime, run_id: str) -> None:
         """Record `due` as fired, unless a later due time is recorded already."""
         with self._store.engine.begin() as conn:
-            insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(STATE)
+            insert = dialect_insert(conn, STATE)
             values = {
                 "flow_id": flow_id,
                 "last_due_at": due,
