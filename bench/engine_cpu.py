@@ -5,7 +5,9 @@ worker (`leadwire worker`, its own process) drains it; its CPU time (`/proc/PID/
 threads) over the drain, divided by the leads. Its idle cost — DBOS polling the queue — is
 measured for a few seconds before and reported apart, so the per-lead number can be read
 with and without it. Bare: `bench.engine_bare` in its own process, the same calls (taken
-from the engine's own planner for fresh leads of the same shape) against the same CRM.
+from the engine's own planner for fresh leads of the same shape) against the same CRM. Floor:
+`bench.engine_floor`, empty DBOS workflows drained by the same runtime, the part of a lead's
+cost no engine built on one workflow per lead can shed.
 """
 
 from __future__ import annotations
@@ -88,6 +90,32 @@ def measure_bare(world: World, crm: Process, people: People, *, leads: int) -> d
     # The CRM's side of the same calls, one at a time: its cost without concurrency.
     result["crm_cpu_ms_per_lead"] = round(1000 * crm_s / max(1, leads), 2)
     return result
+
+
+def measure_floor(workflows: int) -> dict[str, Any]:
+    """DBOS's own CPU per workflow with no step and with one (`bench.engine_floor`)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.engine_floor",
+            "--workflows",
+            str(workflows),
+            "--steps",
+            "0,1",
+            "--json",
+            "-",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the DBOS floor failed:\n{done.stderr[-3000:]}")
+    rows: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {f"steps_{row['steps']}": row for row in rows}
 
 
 def idle_cpu_cores(process: Process, seconds: float) -> float:

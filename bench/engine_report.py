@@ -100,7 +100,7 @@ def _latency(result: dict[str, Any]) -> list[str]:
 
 def _cpu(result: dict[str, Any]) -> list[str]:
     cpu = result["cpu"]
-    engine, bare = cpu["engine"], cpu["bare"]
+    engine, bare, floor = cpu["engine"], cpu["bare"], cpu["dbos_floor"]
     return [
         "CPU per lead (four CRM calls):",
         f"  worker (drain of {engine['leads']} leads): {engine['cpu_ms_per_lead']} ms "
@@ -109,6 +109,9 @@ def _cpu(result: dict[str, Any]) -> list[str]:
         f"  bare httpx script ({bare['leads']} leads): {bare['cpu_ms_per_lead']} ms, "
         f"{bare['leads_per_s']} leads/s",
         f"  ratio: {cpu['ratio']} (above idle: {cpu['ratio_above_idle']})",
+        f"  DBOS alone, an empty workflow: {floor['steps_0']['cpu_ms_per_workflow']} ms; with one"
+        f" empty step: {floor['steps_1']['cpu_ms_per_workflow']} ms"
+        f" ({cpu['floor_one_step_vs_bare']}x the bare script)",
     ]
 
 

@@ -181,9 +181,16 @@ def _cpu(
     speed = stack.python_speed()
     bare = engine_cpu.measure_bare(world, crm, people, leads=config.bare_leads)
     bare.update(busy_cores_before=busy, python_loops_per_s=speed)
+    progress(f"CPU: DBOS alone drains {config.bare_leads} empty workflows")
+    _quiet(config)
+    floor = engine_cpu.measure_floor(config.bare_leads)
     return {
         "engine": engine,
         "bare": bare,
+        "dbos_floor": floor,
+        "floor_one_step_vs_bare": round(
+            floor["steps_1"]["cpu_ms_per_workflow"] / bare["cpu_ms_per_lead"], 2
+        ),
         "ratio": round(engine["cpu_ms_per_lead"] / bare["cpu_ms_per_lead"], 2),
         "ratio_above_idle": round(
             engine["cpu_ms_per_lead_above_idle"] / bare["cpu_ms_per_lead"], 2

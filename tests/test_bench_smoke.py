@@ -157,7 +157,9 @@ def test_engine_smoke_run_measures_every_section(tmp_path: Path) -> None:
     cpu = result["cpu"]
     assert {"cpu_ms_per_lead", "cpu_ms_per_lead_above_idle"} <= set(cpu["engine"])
     assert cpu["bare"]["calls_per_lead"] == 4
-    assert {"ratio", "ratio_above_idle"} <= set(cpu)
+    assert {"ratio", "ratio_above_idle", "floor_one_step_vs_bare"} <= set(cpu)
+    assert {"steps_0", "steps_1"} == set(cpu["dbos_floor"])
+    assert cpu["dbos_floor"]["steps_1"]["cpu_ms_per_workflow"] > 0
     budget = result["budget"]
     assert {"used", "allowed", "calls_ok", "rate_limited_total", "per_interval"} <= set(budget)
     assert budget["calls_ok"] > 0
