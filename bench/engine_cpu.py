@@ -65,27 +65,14 @@ def measure_bare(world: World, crm: Process, people: People, *, leads: int) -> d
         json.dump(calls, out)
     env = {**os.environ, "BENCH_CRM_TOKEN": world.api_key}
     crm_before = process_stats(crm.pid)["cpu_s"]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.engine_bare",
-            out.name,
-            "--base-url",
-            f"http://{HOST}:{world.crm_port}",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    try:
+        out_text = _run_module(
+            "bench.engine_bare", out.name, "--base-url", f"http://{HOST}:{world.crm_port}", env=env
+        )
+    finally:
+        Path(out.name).unlink()
     crm_s = process_stats(crm.pid)["cpu_s"] - crm_before
-    Path(out.name).unlink()
-    if done.returncode != 0:
-        raise RuntimeError(f"the bare script failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(out_text)
     result["calls_per_lead"] = round(result["calls"] / max(1, result["leads"]), 2)
     # The CRM's side of the same calls, one at a time: its cost without concurrency.
     result["crm_cpu_ms_per_lead"] = round(1000 * crm_s / max(1, leads), 2)
@@ -94,28 +81,27 @@ def measure_bare(world: World, crm: Process, people: People, *, leads: int) -> d
 
 def measure_floor(workflows: int) -> dict[str, Any]:
     """DBOS's own CPU per workflow with no step and with one (`bench.engine_floor`)."""
+    out = _run_module(
+        "bench.engine_floor", "--workflows", str(workflows), "--steps", "0,1", "--json", "-"
+    )
+    rows: list[dict[str, Any]] = json.loads(out.strip().splitlines()[-1])
+    return {f"steps_{row['steps']}": row for row in rows}
+
+
+def _run_module(module: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run a bench module in its own process (its CPU is its own); return its output."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.engine_floor",
-            "--workflows",
-            str(workflows),
-            "--steps",
-            "0,1",
-            "--json",
-            "-",
-        ],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"the DBOS floor failed:\n{done.stderr[-3000:]}")
-    rows: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
-    return {f"steps_{row['steps']}": row for row in rows}
+        raise RuntimeError(f"{module} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
 
 
 def idle_cpu_cores(process: Process, seconds: float) -> float:
