@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -164,15 +165,30 @@ class CrmExecutor:
         return bool(payload.get("look_up"))
 
     def prepare(self, payload: JsonObject, received_ms: int) -> JsonObject:
-        """Nothing to add: the payload holds the calls."""
-        return {"received_ms": received_ms}
+        """Stamp the reception; a "look-up" answers differently every time it is asked."""
+        answer: JsonObject = {"received_ms": received_ms}
+        if self.looks_up(payload):
+            answer["looked_up_ns"] = time.time_ns()
+        return answer
 
     def plan(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:
-        """Read the calls of a lead's payload."""
+        """Read the calls of a lead's payload; the note says what `prepare` answered.
+
+        So a plan made from another answer (a look-up not checkpointed, a segment preparing
+        again) sends the note with its idempotency key and another body: the CRM refuses that
+        with 422, and the run lands in the inbox instead of succeeding.
+        """
         try:
-            return [HttpCall(**c) for c in payload["calls"]]
+            calls = [HttpCall(**c) for c in payload["calls"]]
         except (KeyError, TypeError) as exc:
             raise FatalError(f"payload has no valid calls: {exc}") from exc
+        stamp = prepared.get("looked_up_ns", prepared.get("received_ms"))
+        return [
+            replace(c, body={**c.body, "body": f"{c.body['body']} ({stamp})"})
+            if c.step_id == "note"
+            else c
+            for c in calls
+        ]
 
     def execute(self, call: StepCall, bindings: Mapping[str, str]) -> StepResult:
         """Make the request; raise by what the answer says about trying again."""

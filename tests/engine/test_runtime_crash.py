@@ -39,10 +39,12 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(
     # A CRM that takes 50 ms per call keeps calls in flight when the kill lands.
     proxy.slow(flow, 0.05)
     leads: list[tuple[LeadIn, str]] = []
-    for _ in range(LEADS):
+    for n in range(LEADS):
         lead_id = uuid.uuid4().hex[:12]
         email = f"{lead_id}@example.com"
         payload = lead_payload(f"lead:{lead_id}:{flow}:v1", runtime_tenant.location_id, email)
+        # Half the leads look something up first: a checkpointed `prepare` step.
+        payload["look_up"] = n % 2 == 1
         leads.append((LeadIn(lead_id, flow, 1, runtime_tenant.location_id, payload), email))
 
     # And one call certainly in flight: the CRM holds the third lead's note for a while.

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from leadwire.engine.runtime import LeadIn, LeadIntake
 from leadwire.engine.runtime.jobs import LeadJob, Progress
 from leadwire.engine.runtime.journal import RUNS, STEPS
+from leadwire.engine.runtime.stranded import sweep_stranded
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
 from tests.engine.conftest import RuntimeTenant, WorkerProcess, wait_until
 from tests.engine.test_runtime_calls import HttpCall, lead_payload
@@ -166,6 +167,61 @@ def test_prepare_is_a_checkpoint_only_when_it_looks_something_up(
     assert _dbos_steps(runtime_intake, plain.run_id) == ["crm-calls"]
     assert _dbos_steps(runtime_intake, looking.run_id) == ["prepare", "crm-calls"]
     assert _dbos_steps(runtime_intake, older.run_id) == ["prepare", "crm-calls"]
+
+
+def _dbos_status(intake: LeadIntake, workflow_id: str) -> str | None:
+    found = intake.client.list_workflows(
+        workflow_ids=[workflow_id], load_input=False, load_output=False
+    )
+    return found[0].status if found else None
+
+
+def test_a_segment_whose_code_fails_is_swept_into_the_inbox(
+    runtime_intake: LeadIntake,
+    runtime_worker: WorkerProcess,
+    runtime_tenant: RuntimeTenant,
+    runtime_reader: Engine,
+) -> None:
+    lead, _email = _lead(runtime_tenant)
+    job = LeadJob(lead.run_id, lead.lead_id, FLOW, 1, runtime_tenant.location_id, lead.payload, 1)
+    # A progress the workflow's code cannot read: it raises before any step, and DBOS ends
+    # the workflow in ERROR, which no segment end records.
+    broken = {**Progress(chain=lead.run_id).to_wire(), "bindings": "not an object"}
+    runtime_intake.client.enqueue(
+        {
+            "workflow_name": WORKFLOW_NAME,
+            "queue_name": "leadwire-crm",
+            "workflow_id": lead.run_id,
+            "queue_partition_key": runtime_tenant.location_id,
+        },
+        job.to_wire(),
+        broken,
+    )
+    wait_until(lambda: _dbos_status(runtime_intake, lead.run_id) == "ERROR", 20)
+    assert _status(runtime_reader, lead.run_id) is None
+
+    def sweep() -> list[str]:
+        return sweep_stranded(runtime_intake.engine, runtime_intake.client)
+
+    assert lead.run_id in sweep()
+    assert lead.run_id not in sweep()  # once per stranded segment
+    inbox = runtime_intake.inbox()
+    (item,) = [i for i in inbox.items() if i.run_id == lead.run_id]
+    assert (item.failed_step, item.error_type, item.replays) == ("workflow", "ValueError", 0)
+    assert item.error_message.startswith("the segment's code failed: ")
+    assert _status(runtime_reader, lead.run_id) == "needs_attention"
+
+    # Its replay fails the same way: the sweep reopens the item for the fork.
+    fork_id = inbox.replay(lead.run_id)
+    assert fork_id is not None
+    wait_until(lambda: _dbos_status(runtime_intake, fork_id) == "ERROR", 20)
+    assert lead.run_id in sweep()
+    (item,) = [i for i in inbox.items() if i.run_id == lead.run_id]
+    assert item.replays == 1
+    # A dismissed item stays closed.
+    assert inbox.dismiss(lead.run_id)
+    assert lead.run_id not in sweep()
+    assert _status(runtime_reader, lead.run_id) == "dismissed"
 
 
 @pytest.mark.parametrize("look_up", [False, True], ids=["pure-prepare", "look-up"])

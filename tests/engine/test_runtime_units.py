@@ -21,6 +21,7 @@ from leadwire.engine.runtime.jobs import (
     LeadJob,
     Progress,
 )
+from leadwire.engine.runtime.stranded import _is_current
 from leadwire.store.app import open_app_store
 from leadwire.store.models.base import AppBase
 from leadwire.store.models.runs import InboxRow, RunRow, RunStepRow
@@ -89,6 +90,9 @@ def test_wire_data_round_trips() -> None:
     # A progress written before versions were is the first version's.
     unversioned = {k: v for k, v in progress.to_wire().items() if k != "version"}
     assert Progress.from_wire(unversioned).version == 1
+    # A run keeps its version through its segments and replays.
+    older = Progress.from_wire(unversioned)
+    assert older.for_replay("lead:1:f:v2/replay1").version == 1
     assert progress.expected_workflow_id == "lead:1:f:v2/3"
     replay = progress.for_replay("lead:1:f:v2/replay1")
     assert (replay.chain, replay.segment, replay.attempts, replay.first_failure_ms) == (
@@ -120,3 +124,18 @@ def test_migrations_make_exactly_the_runs_tables(tmp_path: Path) -> None:
         )
         assert compare_metadata(context, mine) == []
     store.engine.dispose()
+
+
+def test_a_stranded_segment_is_swept_only_where_its_run_stands() -> None:
+    run = "lead:1:f:v1"
+    second = Progress(run, segment=2)
+    # The run's row names the segment (it wrote no end, or the sweep did), or the one before.
+    assert _is_current(run, run, Progress(run))
+    assert _is_current(f"{run}/1", f"{run}/2", second)
+    # The run went on: a later segment, or a replay whose fork took over.
+    assert not _is_current(f"{run}/3", f"{run}/2", second)
+    assert not _is_current(f"{run}/replay1", run, Progress(run))
+    # A fork runs with the failed segment's progress but its own id: only its own id counts.
+    assert _is_current(f"{run}/replay1", f"{run}/replay1", second)
+    assert not _is_current(f"{run}/1", f"{run}/replay1", second)
+    assert not _is_current(f"{run}/1", f"{run}/2", None)

@@ -24,6 +24,7 @@ from leadwire.engine.connections.pinterest import open_pinterest_client
 from leadwire.engine.execution import FlowExecutor
 from leadwire.engine.runtime import LeadIntake, Runtime, RuntimeOptions
 from leadwire.engine.runtime.retention import Pruner
+from leadwire.engine.runtime.stranded import Sweeper
 from leadwire.engine.secrets import KeyRing, open_keyring
 from leadwire.engine.sources import FlowRoutes, Poller, PollOptions
 from leadwire.engine.sources.schedule import DEFAULT_TICK_S as SCHEDULE_TICK_S
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Background:
-    """The worker's housekeeping threads: pruning, the scheduler and export polling."""
+    """The worker's housekeeping threads: pruning, the stranded-segment sweep, the scheduler
+    and export polling."""
 
     stop: threading.Event
     threads: list[threading.Thread]
@@ -58,9 +60,10 @@ class Background:
 def start_background(
     settings: Settings, app_store: AppStore, ring: KeyRing, intake: LeadIntake, routes: FlowRoutes
 ) -> Background:
-    """Start pruning, the scheduler and polling in daemon threads."""
+    """Start pruning, the sweep, the scheduler and polling in daemon threads."""
     stop = threading.Event()
     pruner = Pruner.from_settings(settings)
+    sweeper = Sweeper(intake.engine, intake.client)
     scheduler = Scheduler(app_store, intake)
     threads = [
         threading.Thread(
@@ -68,6 +71,9 @@ def start_background(
             args=(stop, settings.engine_prune_interval_s),
             name="leadwire-prune",
             daemon=True,
+        ),
+        threading.Thread(
+            target=sweeper.run_forever, args=(stop,), name="leadwire-sweep", daemon=True
         ),
         threading.Thread(
             target=scheduler.run_forever,

@@ -10,11 +10,15 @@ parameters. Both dialects have the same syntax but their own construct.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import lru_cache
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
+
+# Shapes are fixed by the call sites (a table, its keys, the columns a row dict has), so a
+# handful are ever built; the bound only guards against a caller passing data-made columns.
+_SHAPES = 128
 
 
 def dialect_insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
@@ -38,7 +42,7 @@ def insert_new(
     return _insert_new(conn.dialect.name, table, tuple(keys), tuple(returning))
 
 
-@cache
+@lru_cache(maxsize=_SHAPES)
 def _upsert(dialect: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> Insert:
     insert = _dialect_insert(dialect, table)
     return insert.on_conflict_do_update(
@@ -46,7 +50,7 @@ def _upsert(dialect: str, table: Table, keys: tuple[str, ...], columns: tuple[st
     )
 
 
-@cache
+@lru_cache(maxsize=_SHAPES)
 def _insert_new(
     dialect: str, table: Table, keys: tuple[str, ...], returning: tuple[str, ...]
 ) -> Insert:

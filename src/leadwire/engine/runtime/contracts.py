@@ -99,7 +99,12 @@ class StepExecutor(Protocol):
     """
 
     def looks_up(self, payload: JsonObject) -> bool:
-        """Whether `prepare` asks anything outside for this payload."""
+        """Whether `prepare` asks anything outside for this payload.
+
+        A function of the payload alone: the runtime asks again whenever DBOS executes a
+        segment again, and the answer decides the order of the segment's checkpoints. (A
+        change of its rule is a change of the workflow: bump `PROGRESS_VERSION`.)
+        """
         ...
 
     def prepare(self, payload: JsonObject, received_ms: int) -> JsonObject:
