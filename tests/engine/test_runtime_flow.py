@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import Engine, select
 from leadwire.engine.runtime import LeadIn, LeadIntake
 from leadwire.engine.runtime.jobs import LeadJob, Progress
 from leadwire.engine.runtime.journal import RUNS, STEPS
-from leadwire.engine.runtime.stranded import sweep_stranded
+from leadwire.engine.runtime.stranded import Sweeper, sweep_stranded
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
 from tests.engine.conftest import RuntimeTenant, WorkerProcess, wait_until
 from tests.engine.test_runtime_calls import HttpCall, lead_payload
@@ -203,9 +204,18 @@ def test_a_segment_whose_code_fails_is_swept_into_the_inbox(
     def sweep() -> list[str]:
         return sweep_stranded(runtime_intake.engine, runtime_intake.client)
 
-    assert lead.run_id in sweep()
-    assert lead.run_id not in sweep()  # once per stranded segment
+    # A worker's housekeeping thread sweeps (here every 0.1 s, for the test).
     inbox = runtime_intake.inbox()
+    stop = threading.Event()
+    sweeper = Sweeper(runtime_intake.engine, runtime_intake.client)
+    thread = threading.Thread(target=sweeper.run_forever, args=(stop, 0.1))
+    thread.start()
+    try:
+        wait_until(lambda: any(i.run_id == lead.run_id for i in inbox.items()), 10)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert lead.run_id not in sweep()  # once per stranded segment
     (item,) = [i for i in inbox.items() if i.run_id == lead.run_id]
     assert (item.failed_step, item.error_type, item.replays) == ("workflow", "ValueError", 0)
     assert item.error_message.startswith("the segment's code failed: ")
