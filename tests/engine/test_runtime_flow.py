@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from leadwire.engine.runtime import LeadIn, LeadIntake
 from leadwire.engine.runtime.jobs import LeadJob, Progress
-from leadwire.engine.runtime.journal import RUNS, STEPS
+from leadwire.engine.runtime.journal import RUNS, STEPS, insert_queued_runs
 from leadwire.engine.runtime.stranded import Sweeper, sweep_stranded
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
 from tests.engine.conftest import RuntimeTenant, WorkerProcess, wait_until
@@ -188,18 +188,21 @@ def test_a_segment_whose_code_fails_is_swept_into_the_inbox(
     # A progress the workflow's code cannot read: it raises before any step, and DBOS ends
     # the workflow in ERROR, which no segment end records.
     broken = {**Progress(chain=lead.run_id).to_wire(), "bindings": "not an object"}
-    runtime_intake.client.enqueue(
-        {
-            "workflow_name": WORKFLOW_NAME,
-            "queue_name": "leadwire-crm",
-            "workflow_id": lead.run_id,
-            "queue_partition_key": runtime_tenant.location_id,
-        },
-        job.to_wire(),
-        broken,
-    )
+    with runtime_intake.engine.begin() as conn:  # as intake does, with the workflow
+        insert_queued_runs(conn, [job])
+        runtime_intake.client.enqueue_in_transaction(
+            conn,
+            {
+                "workflow_name": WORKFLOW_NAME,
+                "queue_name": "leadwire-crm",
+                "workflow_id": lead.run_id,
+                "queue_partition_key": runtime_tenant.location_id,
+            },
+            job.to_wire(),
+            broken,
+        )
     wait_until(lambda: _dbos_status(runtime_intake, lead.run_id) == "ERROR", 20)
-    assert _status(runtime_reader, lead.run_id) is None
+    assert _status(runtime_reader, lead.run_id) == "queued"  # and so it would stay
 
     def sweep() -> list[str]:
         return sweep_stranded(runtime_intake.engine, runtime_intake.client)

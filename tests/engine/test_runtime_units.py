@@ -21,7 +21,7 @@ from leadwire.engine.runtime.jobs import (
     LeadJob,
     Progress,
 )
-from leadwire.engine.runtime.stranded import _is_current
+from leadwire.engine.runtime.stranded import _replay_from, _standing_ids
 from leadwire.store.app import open_app_store
 from leadwire.store.models.base import AppBase
 from leadwire.store.models.runs import InboxRow, RunRow, RunStepRow
@@ -129,13 +129,18 @@ def test_migrations_make_exactly_the_runs_tables(tmp_path: Path) -> None:
 def test_a_stranded_segment_is_swept_only_where_its_run_stands() -> None:
     run = "lead:1:f:v1"
     second = Progress(run, segment=2)
-    # The run's row names the segment (it wrote no end, or the sweep did), or the one before.
-    assert _is_current(run, run, Progress(run))
-    assert _is_current(f"{run}/1", f"{run}/2", second)
-    # The run went on: a later segment, or a replay whose fork took over.
-    assert not _is_current(f"{run}/3", f"{run}/2", second)
-    assert not _is_current(f"{run}/replay1", run, Progress(run))
+    # The run's row names the segment (it wrote no end, or the sweep did), or the one before;
+    # any other id (a later segment, a replay's fork) means the run went on.
+    assert _standing_ids(run, Progress(run)) == [run]
+    assert _standing_ids(f"{run}/2", second) == [f"{run}/2", f"{run}/1"]
     # A fork runs with the failed segment's progress but its own id: only its own id counts.
-    assert _is_current(f"{run}/replay1", f"{run}/replay1", second)
-    assert not _is_current(f"{run}/1", f"{run}/replay1", second)
-    assert not _is_current(f"{run}/1", f"{run}/2", None)
+    assert _standing_ids(f"{run}/replay1", second) == [f"{run}/replay1"]
+    assert _standing_ids(f"{run}/2", None) == [f"{run}/2"]
+
+
+def test_a_replay_of_a_stranded_segment_starts_where_it_failed() -> None:
+    ok, failed = {"function_id": 1, "error": None}, {"function_id": 2, "error": "boom"}
+    assert _replay_from([]) == 1
+    assert _replay_from([ok]) == 2  # every checkpoint kept
+    # A step's exception is checkpointed too: a fork that kept it would raise it again.
+    assert _replay_from([ok, failed]) == 2

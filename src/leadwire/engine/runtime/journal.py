@@ -189,15 +189,20 @@ def _inbox_row(end: SegmentEnd, failure: CallRecord) -> dict[str, Any]:
 def write_segment_end(engine: Engine, end: SegmentEnd) -> None:
     """Record a segment's end: run row, attempted steps and, if it needs a person, the inbox."""
     with engine.begin() as conn:
-        # The run row first: the step and inbox rows refer to it.
-        _upsert(conn, RUNS, [_run_row(end)], ["run_id"], keep=["received_at"])
-        _upsert(conn, STEPS, _step_rows(end), ["run_id", "position"])
-        if end.status is RunStatus.NEEDS_ATTENTION and end.failure is not None:
-            # A run failing again after a replay reopens its item; its first failure stays.
-            _upsert(
-                conn,
-                INBOX,
-                [_inbox_row(end, end.failure)],
-                ["run_id"],
-                keep=["first_failed_at", "replays"],
-            )
+        record_segment_end(conn, end)
+
+
+def record_segment_end(conn: Connection, end: SegmentEnd) -> None:
+    """`write_segment_end` in the caller's transaction."""
+    # The run row first: the step and inbox rows refer to it.
+    _upsert(conn, RUNS, [_run_row(end)], ["run_id"], keep=["received_at"])
+    _upsert(conn, STEPS, _step_rows(end), ["run_id", "position"])
+    if end.status is RunStatus.NEEDS_ATTENTION and end.failure is not None:
+        # A run failing again after a replay reopens its item; its first failure stays.
+        _upsert(
+            conn,
+            INBOX,
+            [_inbox_row(end, end.failure)],
+            ["run_id"],
+            keep=["first_failed_at", "replays"],
+        )

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 FINISHED = (RunStatus.SUCCEEDED.value, RunStatus.DISMISSED.value)
 CLOSED = (InboxStatus.REPLAYED.value, InboxStatus.DISMISSED.value)
-ENDED = frozenset({"SUCCESS", "ERROR", "CANCELLED"})
+ENDED = frozenset({"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
 # Give pages back only when enough are free to matter: 10% of the file and at least 4 MiB.
 _VACUUM_MIN_FREE_PAGES = 1024
 _VACUUM_MIN_FREE_SHARE = 0.1

@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dbos import DBOSClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, exists, select, update
 
 from leadwire.engine.runtime.jobs import (
     CallOutcome,
@@ -29,7 +30,7 @@ from leadwire.engine.runtime.jobs import (
     Progress,
     segment_id_for,
 )
-from leadwire.engine.runtime.journal import INBOX, RUNS, SegmentEnd, write_segment_end
+from leadwire.engine.runtime.journal import INBOX, RUNS, SegmentEnd, record_segment_end
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
 from leadwire.store.models.runs import RunStatus
 
@@ -40,44 +41,92 @@ STRANDED = ["ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
 STRANDED_STEP = "workflow"
 # How often a worker sweeps: an error is rare; a minute is soon enough to be told.
 SWEEP_INTERVAL_S = 60.0
+# A sweep looks at segments that ended since the last sweep began, less this margin (workers'
+# clocks and the database's may differ a little); the first sweep of a worker looks at all.
+_OVERLAP_S = 300.0
+_PAGE = 200
 _SETTLED = (RunStatus.SUCCEEDED.value, RunStatus.DISMISSED.value)
 
 
-def sweep_stranded(engine: Engine, client: DBOSClient, *, limit: int = 200) -> list[str]:
-    """Open an inbox item for each stranded segment (newest first); return the runs opened."""
-    found = client.list_workflows(
-        name=WORKFLOW_NAME, status=STRANDED, limit=limit, sort_desc=True, load_output=True
-    )
+def sweep_stranded(
+    engine: Engine, client: DBOSClient, *, ended_after: datetime | None = None
+) -> list[str]:
+    """Open an inbox item for each stranded segment that ended after `ended_after` (all, if
+    None); return the runs opened. A segment that cannot be handled is logged and skipped."""
     opened = []
-    for status in found:
-        run_id = _open(engine, client, status)
-        if run_id is not None:
-            opened.append(run_id)
-    return opened
+    offset = 0
+    while True:
+        page = client.list_workflows(
+            name=WORKFLOW_NAME,
+            status=STRANDED,
+            completed_after=ended_after.isoformat() if ended_after else None,
+            limit=_PAGE,
+            offset=offset,
+            load_output=False,
+        )
+        for status in page:
+            try:
+                run_id = _open(engine, client, status)
+            except Exception:
+                log.exception("stranded.open_failed workflow=%s", status.workflow_id)
+                continue
+            if run_id is not None:
+                opened.append(run_id)
+        if len(page) < _PAGE:
+            return opened
+        offset += _PAGE
 
 
 def _open(engine: Engine, client: DBOSClient, status: Any) -> str | None:
     workflow_id = str(status.workflow_id)
-    args = list((status.input or {}).get("args") or [])
-    job = _job(engine, workflow_id, args)
-    if job is None:
-        log.error("stranded.unknown workflow=%s: not a run of this database", workflow_id)
-        return None
+    # DBOS hands over an input it could not read as text: then only the run's row tells.
+    inputs = status.input if isinstance(status.input, dict) else {}
+    args = list(inputs.get("args") or [])
     progress = _progress(args)
+    run_id = _run_id(workflow_id, args)
+    standing = _standing_ids(workflow_id, progress)
+    # A look first, without a lock: most stranded segments were handled rounds ago.
     with engine.connect() as conn:
-        run = conn.execute(
-            select(RUNS.c.status, RUNS.c.workflow_id).where(RUNS.c.run_id == job.run_id)
-        ).first()
-        item_of = conn.scalar(select(INBOX.c.workflow_id).where(INBOX.c.run_id == job.run_id))
-    if run is not None and (
-        run.status in _SETTLED or not _is_current(run.workflow_id, workflow_id, progress)
-    ):
-        return None  # the run landed, was closed, or went on in a later segment or replay
+        run = conn.execute(select(RUNS).where(RUNS.c.run_id == run_id)).mappings().first()
+        item_of = conn.scalar(select(INBOX.c.workflow_id).where(INBOX.c.run_id == run_id))
+    if run is None or run["status"] in _SETTLED or run["workflow_id"] not in standing:
+        return None  # pruned, landed, closed, or went on in a later segment or replay
     if item_of == workflow_id:
         return None  # this very segment is in the inbox already
-    if progress is None:  # unreadable: the item says the run stopped at its first call
-        progress = Progress(chain=job.run_id)
-    steps = client.list_workflow_steps(workflow_id)
+    # DBOS is asked before the write below takes its lock (SQLite: DBOS would wait for it).
+    end = _end(client, workflow_id, status.status, _job(run, args), progress)
+    with engine.begin() as conn:
+        # Claimed by a write that checks the same again: it takes the write lock (SQLite) or
+        # the row's (PostgreSQL) first, so a replay or a dismissal of the item either
+        # committed before (and the run went on) or waits for this to commit.
+        claimed = conn.execute(
+            update(RUNS)
+            .where(
+                RUNS.c.run_id == run_id,
+                RUNS.c.status.not_in(_SETTLED),
+                RUNS.c.workflow_id.in_(standing),
+                ~exists().where(INBOX.c.run_id == run_id, INBOX.c.workflow_id == workflow_id),
+            )
+            .values(updated_at=RUNS.c.updated_at)
+        ).rowcount
+        if not claimed:
+            return None
+        record_segment_end(conn, end)
+    log.warning(
+        "run.needs_attention run=%s workflow=%s error=%s (the segment's code failed)",
+        end.job.run_id,
+        workflow_id,
+        end.failure.error_type if end.failure else None,
+    )
+    return end.job.run_id
+
+
+def _end(
+    client: DBOSClient, workflow_id: str, dbos_status: str, job: LeadJob, progress: Progress | None
+) -> SegmentEnd:
+    progress = progress or Progress(chain=job.run_id)  # unreadable: at its first call
+    found = client.list_workflows(workflow_ids=[workflow_id], load_input=False, load_output=True)
+    error = found[0].error if found else None
     now_ms = int(time.time() * 1000)
     failure = CallRecord(
         index=progress.next_index,
@@ -86,68 +135,65 @@ def _open(engine: Engine, client: DBOSClient, status: Any) -> str | None:
         outcome=CallOutcome.FATAL,
         started_ms=now_ms,
         duration_ms=0,
-        error_type=_error_type(status),
-        error_message=_error_message(status),
+        error_type=_error_type(dbos_status, error),
+        error_message=_error_message(dbos_status, error),
     )
-    write_segment_end(
-        engine,
-        SegmentEnd(
-            job=job,
-            workflow_id=workflow_id,
-            status=RunStatus.NEEDS_ATTENTION,
-            records=[],
-            prior_attempts=0,
-            tries=progress.tries,
-            crm_ids=progress.crm_ids,
-            ended_ms=now_ms,
-            failure=failure,
-            failure_attempts=1,
-            first_failure_ms=now_ms,
-            # A replay keeps every checkpoint the segment made.
-            function_id=max((int(s["function_id"]) for s in steps), default=0) + 1,
-        ),
+    return SegmentEnd(
+        job=job,
+        workflow_id=workflow_id,
+        status=RunStatus.NEEDS_ATTENTION,
+        records=[],
+        prior_attempts=0,
+        tries=progress.tries,
+        crm_ids=progress.crm_ids,
+        ended_ms=now_ms,
+        failure=failure,
+        failure_attempts=1,
+        first_failure_ms=now_ms,
+        function_id=_replay_from(client.list_workflow_steps(workflow_id)),
     )
-    log.warning(
-        "run.needs_attention run=%s workflow=%s error=%s (the segment's code failed)",
-        job.run_id,
-        workflow_id,
-        failure.error_type,
-    )
-    return job.run_id
 
 
-def _job(engine: Engine, workflow_id: str, args: list[Any]) -> LeadJob | None:
+def _replay_from(steps: list[Any]) -> int:
+    """The step a replay starts at: the first that recorded an error (DBOS checkpoints a
+    step's exception, and a fork would raise it again), else the one after the last."""
+    failed = [int(s["function_id"]) for s in steps if s.get("error") is not None]
+    if failed:
+        return min(failed)
+    return max((int(s["function_id"]) for s in steps), default=0) + 1
+
+
+def _run_id(workflow_id: str, args: list[Any]) -> str:
+    try:
+        return str(dict(args[0])["run_id"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        # Segment and replay ids are the run id and a suffix after "/" (jobs.segment_id_for).
+        return workflow_id.split("/", 1)[0]
+
+
+def _job(run: Any, args: list[Any]) -> LeadJob:
     """The segment's job from its input, or else from its run's row."""
     try:
         return LeadJob.from_wire(dict(args[0]))
     except (IndexError, KeyError, TypeError, ValueError):
-        pass
-    # Segment and replay ids are the run id and a suffix after "/" (jobs.segment_id_for).
-    run_id = workflow_id.split("/", 1)[0]
-    with engine.connect() as conn:
-        row = conn.execute(select(RUNS).where(RUNS.c.run_id == run_id)).mappings().first()
-    if row is None:
-        return None
-    return LeadJob(
-        run_id=row["run_id"],
-        lead_id=row["lead_id"],
-        flow_id=row["flow_id"],
-        flow_version=row["flow_version"],
-        location_id=row["location_id"],
-        payload={},
-        received_ms=int(row["received_at"].timestamp() * 1000),
-    )
+        return LeadJob(
+            run_id=run["run_id"],
+            lead_id=run["lead_id"],
+            flow_id=run["flow_id"],
+            flow_version=run["flow_version"],
+            location_id=run["location_id"],
+            payload={},
+            received_ms=int(run["received_at"].timestamp() * 1000),
+        )
 
 
-def _is_current(run_workflow_id: str, workflow_id: str, progress: Progress | None) -> bool:
-    """Whether the failed segment is where the run stands: the run's row names it, or (it
-    never wrote its end) the segment before it in its chain. A replay sets the row to its
-    fork's id before the fork starts."""
-    if run_workflow_id == workflow_id:
-        return True
+def _standing_ids(workflow_id: str, progress: Progress | None) -> list[str]:
+    """The workflow ids a run's row names while the failed segment is where the run stands:
+    the segment's own (a replay sets the row to its fork's id before the fork starts), or the
+    one before it in its chain (the failed segment never wrote its end)."""
     if progress is None or progress.segment < 1 or workflow_id != progress.expected_workflow_id:
-        return False
-    return run_workflow_id == segment_id_for(progress.chain, progress.segment - 1)
+        return [workflow_id]
+    return [workflow_id, segment_id_for(progress.chain, progress.segment - 1)]
 
 
 def _progress(args: list[Any]) -> Progress | None:
@@ -157,20 +203,23 @@ def _progress(args: list[Any]) -> Progress | None:
         return None
 
 
-def _error_type(status: Any) -> str:
-    if status.status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED":
+def _error_type(dbos_status: str, error: BaseException | None) -> str:
+    if dbos_status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED":
         return "RecoveryAttemptsExceeded"
-    return type(status.error).__name__ if status.error is not None else "WorkflowError"
+    return type(error).__name__ if error is not None else "WorkflowError"
 
 
-def _error_message(status: Any) -> str:
-    if status.status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED":
+def _error_message(dbos_status: str, error: BaseException | None) -> str:
+    if dbos_status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED":
         return (
             "DBOS stopped recovering this segment: its worker died every time it ran it "
             "(out of memory, or killed); replay it once the cause is fixed"
         )
-    error = status.error
-    return f"the segment's code failed: {error}" if error is not None else "the segment failed"
+    try:
+        text = str(error) if error is not None else ""
+    except Exception:  # an exception that cannot even say what it is
+        text = ""
+    return f"the segment's code failed: {text or type(error).__name__}"
 
 
 class Sweeper:
@@ -179,12 +228,20 @@ class Sweeper:
     def __init__(self, engine: Engine, client: DBOSClient) -> None:
         self._engine = engine
         self._client = client
+        self._since: datetime | None = None
+
+    def sweep(self) -> list[str]:
+        """Sweep the segments that ended since the last sweep began (all, the first time)."""
+        began = datetime.now(UTC)
+        opened = sweep_stranded(self._engine, self._client, ended_after=self._since)
+        self._since = began - timedelta(seconds=_OVERLAP_S)
+        return opened
 
     def run_forever(self, stop: threading.Event, interval_s: float = SWEEP_INTERVAL_S) -> None:
         """Sweep now and every `interval_s` until `stop` is set; a failed sweep waits its turn."""
         while not stop.is_set():
             try:
-                sweep_stranded(self._engine, self._client)
+                self.sweep()
             except Exception:
                 # The database may be briefly unreachable: the next round tries again.
                 log.exception("stranded.sweep_failed")
