@@ -22,13 +22,14 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dbos import DBOS
 
-from leadwire.engine.runtime import JsonObject, RuntimeOptions, StepCall, StepResult
+from bench.engine_intake import NoIo
+from leadwire.engine.runtime import RuntimeOptions
 from leadwire.engine.runtime.runtime import Runtime
 from leadwire.engine.runtime.system_db import migrate_system_tables
 from leadwire.engine.runtime.throttle import RateBudget
@@ -52,22 +53,6 @@ def floor_workflow(steps: int) -> int:
     return steps
 
 
-class _Idle:
-    """The runtime needs an executor; the floor's workflows never ask it anything."""
-
-    def looks_up(self, payload: JsonObject) -> bool:
-        return False
-
-    def prepare(self, payload: JsonObject, received_ms: int) -> JsonObject:
-        return {}
-
-    def plan(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:
-        return []
-
-    def execute(self, call: StepCall, bindings: Mapping[str, str]) -> StepResult:
-        return StepResult()
-
-
 def _succeeded(db: sqlite3.Connection) -> int:
     # A bare count on its own connection: the wait's cost stays out of the measurement.
     found = db.execute("SELECT count(*) FROM workflow_status WHERE status = 'SUCCESS'")
@@ -81,7 +66,8 @@ def measure(workflows: int, steps: int) -> dict[str, Any]:
         url = f"sqlite:///{path}"
         migrate_system_tables(url)
         options = RuntimeOptions(database_url=url, budget=RateBudget(burst=1_000_000))
-        runtime = Runtime.launch(options, _Idle())
+        # The runtime needs an executor; the floor's workflows never ask it anything.
+        runtime = Runtime.launch(options, NoIo())
         db = sqlite3.connect(path)
         delay = _DELAY_S + _DELAY_PER_WORKFLOW_S * workflows
         due = time.monotonic() + delay

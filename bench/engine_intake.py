@@ -153,7 +153,7 @@ class _Call:
         return True
 
 
-class _NoIo:
+class NoIo:
     """An executor that answers at once: what remains is the runtime's own work."""
 
     def looks_up(self, payload: Mapping[str, Any]) -> bool:
@@ -178,7 +178,7 @@ def measure_worker(url: str, checkpoints: str, calls_per_step: int, leads: int) 
         polling_interval_s=0.05,
         budget=RateBudget(burst=1_000_000),
     )
-    runtime = Runtime.launch(options, _NoIo())
+    runtime = Runtime.launch(options, NoIo())
     writes = 0
 
     def on_statement(conn: Any, _cur: Any, statement: str, *_args: Any) -> None:

@@ -42,6 +42,7 @@ from typing import Any
 from dbos import DBOSClient
 from sqlalchemy import Engine, and_, delete, func, not_, or_, select
 
+from leadwire.engine.runtime.housekeeping import every
 from leadwire.engine.runtime.journal import INBOX, RUNS, STEPS
 from leadwire.engine.runtime.options import APP_NAME
 from leadwire.engine.runtime.system_db import open_engine
@@ -506,13 +507,4 @@ class Pruner:
 
     def run_forever(self, stop: threading.Event, interval_s: float) -> None:
         """Prune now and every `interval_s` until `stop` is set; a failed prune waits its turn."""
-        if interval_s <= 0:
-            raise ValueError("interval_s must be positive")
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                # The database may be briefly unreachable: the next round tries again.
-                log.exception("retention.failed")
-            if stop.wait(interval_s):
-                return
+        every(stop, interval_s, self.run_once, "retention.prune")

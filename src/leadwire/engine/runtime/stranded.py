@@ -23,6 +23,7 @@ from typing import Any
 from dbos import DBOSClient
 from sqlalchemy import Engine, exists, select, update
 
+from leadwire.engine.runtime.housekeeping import every
 from leadwire.engine.runtime.jobs import (
     CallOutcome,
     CallRecord,
@@ -31,6 +32,7 @@ from leadwire.engine.runtime.jobs import (
     segment_id_for,
 )
 from leadwire.engine.runtime.journal import INBOX, RUNS, SegmentEnd, record_segment_end
+from leadwire.engine.runtime.retention import FINISHED
 from leadwire.engine.runtime.workflow import WORKFLOW_NAME
 from leadwire.store.models.runs import RunStatus
 
@@ -45,7 +47,6 @@ SWEEP_INTERVAL_S = 60.0
 # clocks and the database's may differ a little); the first sweep of a worker looks at all.
 _OVERLAP_S = 300.0
 _PAGE = 200
-_SETTLED = (RunStatus.SUCCEEDED.value, RunStatus.DISMISSED.value)
 
 
 def sweep_stranded(
@@ -89,7 +90,7 @@ def _open(engine: Engine, client: DBOSClient, status: Any) -> str | None:
     with engine.connect() as conn:
         run = conn.execute(select(RUNS).where(RUNS.c.run_id == run_id)).mappings().first()
         item_of = conn.scalar(select(INBOX.c.workflow_id).where(INBOX.c.run_id == run_id))
-    if run is None or run["status"] in _SETTLED or run["workflow_id"] not in standing:
+    if run is None or run["status"] in FINISHED or run["workflow_id"] not in standing:
         return None  # pruned, landed, closed, or went on in a later segment or replay
     if item_of == workflow_id:
         return None  # this very segment is in the inbox already
@@ -103,7 +104,7 @@ def _open(engine: Engine, client: DBOSClient, status: Any) -> str | None:
             update(RUNS)
             .where(
                 RUNS.c.run_id == run_id,
-                RUNS.c.status.not_in(_SETTLED),
+                RUNS.c.status.not_in(FINISHED),
                 RUNS.c.workflow_id.in_(standing),
                 ~exists().where(INBOX.c.run_id == run_id, INBOX.c.workflow_id == workflow_id),
             )
@@ -239,11 +240,4 @@ class Sweeper:
 
     def run_forever(self, stop: threading.Event, interval_s: float = SWEEP_INTERVAL_S) -> None:
         """Sweep now and every `interval_s` until `stop` is set; a failed sweep waits its turn."""
-        while not stop.is_set():
-            try:
-                self.sweep()
-            except Exception:
-                # The database may be briefly unreachable: the next round tries again.
-                log.exception("stranded.sweep_failed")
-            if stop.wait(interval_s):
-                return
+        every(stop, interval_s, self.sweep, "stranded.sweep")

@@ -29,6 +29,7 @@ from sqlalchemy import Table
 
 from leadwire.engine.flows.triggers import ScheduleTrigger
 from leadwire.engine.runtime import LeadIntake
+from leadwire.engine.runtime.housekeeping import every
 from leadwire.engine.sources.due_times import due_text, latest_due
 from leadwire.engine.sources.targets import FlowTarget, TriggeredRun, load_targets
 from leadwire.store.app import AppStore
@@ -106,15 +107,8 @@ class Scheduler:
 
     def run_forever(self, stop: threading.Event, tick_s: float = DEFAULT_TICK_S) -> None:
         """Tick every `tick_s` until `stop` is set; for a worker's thread. Never raises."""
-        if tick_s <= 0:
-            raise ValueError("tick_s must be positive")
         log.info("schedule.started tick_s=%s", tick_s)
-        while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:  # the database may be briefly down: the next tick tries again
-                log.exception("schedule.tick_failed")
-            stop.wait(tick_s)
+        every(stop, tick_s, self.tick, "schedule.tick")
         log.info("schedule.stopped")
 
     def _due(self, target: FlowTarget, now: datetime, fired: datetime | None) -> datetime | None:
