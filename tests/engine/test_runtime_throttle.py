@@ -248,7 +248,8 @@ class _Call:
 @dataclass
 class _Executor:
     """Answers each call by its step id: "fail" is fatal, "pause-others" has another segment
-    meet a 429 meanwhile; everything else succeeds."""
+    meet a 429 meanwhile, "carried" rode on another call's bulk request and "twice" needed a
+    request of its own after one; everything else succeeds."""
 
     throttle: LocationThrottle
     made: list[str] = field(default_factory=list)
@@ -268,7 +269,7 @@ class _Executor:
             raise FatalError("refused")
         if call.step_id == "pause-others":
             self.throttle.refuse("A", 5.0)
-        return StepResult()
+        return StepResult(requests={"carried": 0, "twice": 2}.get(call.step_id, 1))
 
 
 def _context(throttle: LocationThrottle, executor: _Executor) -> SegmentContext:
@@ -299,6 +300,22 @@ def test_a_step_holds_slots_only_for_the_requests_it_made() -> None:
     assert throttle.held("A") == 2
     clock.now += 10
     assert throttle.held("A") == 0
+
+
+def test_a_call_another_request_carried_gives_its_slot_back_at_once() -> None:
+    clock = Clock()
+    throttle = LocationThrottle(RateBudget(burst=4, headroom=1), clock=clock)
+    executor = _Executor(throttle)
+    calls = [_Call("a"), _Call("carried"), _Call("twice")]
+    out = run_calls(_context(throttle, executor), "A", "run-1", 0, calls, {})
+    assert _outcomes(out) == ["ok", "ok", "ok"]
+    # Three slots taken, three requests made: one by "a", none by "carried", two by "twice"
+    # (its second holds a slot for an interval too, as someone else's request would).
+    assert throttle.held("A") == 3
+    assert _wait(throttle, "A", "next", 1) == 0  # the carried call's slot is free now
+    assert _wait(throttle, "A", "full", 1) > 0
+    clock.now += 10
+    assert throttle.held("A") == 1  # only "next", still in flight
 
 
 def test_a_pause_met_midway_ends_the_step_with_a_wait() -> None:

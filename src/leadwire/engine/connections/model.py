@@ -84,6 +84,14 @@ class ContactsConfig(BaseModel):
             "notes are looked up by their marker before being created again."
         ),
     )
+    bulk_tags: bool = Field(
+        default=True,
+        description=(
+            "Add the same tags to the contacts of leads whose runs reach the step together in "
+            "one request (`POST /contacts/bulk/tags/update/add`). Off by itself for a CRM that "
+            "has no such endpoint."
+        ),
+    )
 
     @property
     def token_url(self) -> str:

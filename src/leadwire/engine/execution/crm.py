@@ -5,6 +5,9 @@
 - On a CRM that does not honour keys, a task or note is looked up by its marker before being
   created, so a retried step never makes a second one.
 - A duplicate refusal of the upsert names the contact it matched: that is the lead's contact.
+- Add-tags calls of several runs with the same tags, made at the same moment, go as one bulk
+  request where the connection allows it (`tag_batches.py`); tags are sets, so a retried or
+  repeated bulk request is as harmless as a single one.
 """
 
 from __future__ import annotations
@@ -12,22 +15,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 import httpx
 
 from leadwire.connectors.contacts.client import ContactsClient
-from leadwire.connectors.contacts.errors import DuplicateContactError
+from leadwire.connectors.contacts.errors import (
+    ContactsBadRequestError,
+    ContactsNotFoundError,
+    DuplicateContactError,
+)
 from leadwire.connectors.contacts.oauth import ContactsEndpoints
 from leadwire.connectors.contacts.ratelimits import RateBudget
+from leadwire.connectors.contacts.wire.memberships import BulkTagAction
 from leadwire.connectors.contacts.wire.notes import NewNote
 from leadwire.connectors.contacts.wire.tasks import NewTask
 from leadwire.engine.connections.health import record_failure, record_ok
 from leadwire.engine.connections.model import ContactsConfig
 from leadwire.engine.connections.records import load_connection
 from leadwire.engine.execution.auth import ConnectionAuth
+from leadwire.engine.execution.tag_batches import BulkUnavailableError, TagBatcher
 from leadwire.engine.planning import CrmCall
 from leadwire.engine.runtime import RateObservation, StepResult
 from leadwire.engine.secrets import KeyRing
@@ -39,6 +48,8 @@ log = logging.getLogger(__name__)
 CONTACT_ID = "contact_id"
 CONTACT_NEW = "contact_new"
 _ENSURED = {"create-task": "task", "create-note": "note"}
+# Statuses of a bulk request that say the CRM has no such endpoint.
+_NO_ENDPOINT = (404, 405)
 
 
 def _observation(budget: RateBudget | None) -> RateObservation | None:
@@ -80,6 +91,10 @@ class CrmClients:
         self._lock = threading.Lock()
         self._open: dict[str, tuple[ContactsClient, ContactsConfig, ConnectionAuth]] = {}
         self._healthy_at: dict[str, float] = {}
+        # Public for tests and metrics: how many add-tags calls wait for a bulk request.
+        self.batches = TagBatcher()
+        # Connections whose CRM turned out to have no bulk tag endpoint.
+        self._no_bulk: set[str] = set()
 
     def get(self, connection_id: str) -> tuple[ContactsClient, ContactsConfig]:
         """Return the client of a contacts connection and its settings."""
@@ -158,8 +173,9 @@ class CrmClients:
     ) -> StepResult:
         if call.only_if_new_contact and bindings.get(CONTACT_NEW) != "true":
             return StepResult(summary=f"{call.operation_id}: skipped, the contact existed")
+        contact_id = ""
         if call.needs_contact_id:
-            contact_id = bindings.get(CONTACT_ID)
+            contact_id = bindings.get(CONTACT_ID, "")
             if not contact_id:
                 raise FatalError(
                     f"{call.id}: no contact id; the flow has no upsert-contact step before it"
@@ -169,26 +185,82 @@ class CrmClients:
         kind = _ENSURED.get(call.operation_id)
         if kind is not None and not config.idempotency_keys:
             return _ensure(client, call, kind)
-        body = cast(dict[str, Any] | None, call.body)
+        if call.operation_id == "add-tags" and contact_id and self._bulk(connection_id, config):
+            return self._add_tags(connection_id, client, call, contact_id)
+        return _request(client, call, lead_created_at)
+
+    def _bulk(self, connection_id: str, config: ContactsConfig) -> bool:
+        with self._lock:
+            return config.bulk_tags and connection_id not in self._no_bulk
+
+    def _add_tags(
+        self, connection_id: str, client: ContactsClient, call: CrmCall, contact_id: str
+    ) -> StepResult:
+        """Add the call's tags, in one bulk request with other runs' calls of the same tags."""
+        tags = [str(tag) for tag in cast(dict[str, Any], call.body)["tags"]]
+        return self.batches.add(
+            (connection_id, tuple(sorted(tags))),
+            contact_id,
+            alone=lambda: _request(client, call),
+            together=lambda contact_ids: self._tag_many(connection_id, client, tags, contact_ids),
+        )
+
+    def _tag_many(
+        self,
+        connection_id: str,
+        client: ContactsClient,
+        tags: list[str],
+        contact_ids: Sequence[str],
+    ) -> dict[str, StepResult]:
+        """Send one bulk tag update; return the result of each contact it tagged."""
         try:
-            response = client.session.call(
-                call.method,
-                call.path,
-                call.operation_id,
-                params=dict(call.query),
-                body=body,
-                headers={"Idempotency-Key": call.idempotency_key},
-            )
-        except DuplicateContactError as exc:
-            if not call.gives_contact_id:
-                raise
-            return StepResult(
-                outputs={CONTACT_ID: exc.contact_id, CONTACT_NEW: "false"},
-                crm_ids={"contact": exc.contact_id},
-                summary=f"{call.operation_id}: matched existing contact by {exc.matching_field}",
-                rate=_observation(client.last_budget),
-            )
-        return _result(call, response, lead_created_at)
+            answer = client.tags.update_many(BulkTagAction.ADD, contact_ids, tags)
+        except (ContactsNotFoundError, ContactsBadRequestError) as exc:
+            if exc.status_code in _NO_ENDPOINT:
+                with self._lock:
+                    self._no_bulk.add(connection_id)
+                log.warning(
+                    "crm.bulk_tags_unavailable connection_id=%s status=%s: "
+                    "tags go one request per contact from now on",
+                    connection_id,
+                    exc.status_code,
+                )
+            raise BulkUnavailableError(str(exc)) from exc
+        except DecodeError as exc:
+            raise BulkUnavailableError(str(exc)) from exc
+        rate = _observation(client.last_budget)
+        summary = f"add-tags: added by one bulk request for {len(contact_ids)} contacts"
+        return {
+            item.contact_id: StepResult(summary=summary, rate=rate, requests=0)
+            for item in answer.responses
+            if item.contact_id and not item.is_error
+        }
+
+
+def _request(
+    client: ContactsClient, call: CrmCall, lead_created_at: datetime | None = None
+) -> StepResult:
+    """Make the call as planned: one request."""
+    body = cast(dict[str, Any] | None, call.body)
+    try:
+        response = client.session.call(
+            call.method,
+            call.path,
+            call.operation_id,
+            params=dict(call.query),
+            body=body,
+            headers={"Idempotency-Key": call.idempotency_key},
+        )
+    except DuplicateContactError as exc:
+        if not call.gives_contact_id:
+            raise
+        return StepResult(
+            outputs={CONTACT_ID: exc.contact_id, CONTACT_NEW: "false"},
+            crm_ids={"contact": exc.contact_id},
+            summary=f"{call.operation_id}: matched existing contact by {exc.matching_field}",
+            rate=_observation(client.last_budget),
+        )
+    return _result(call, response, lead_created_at)
 
 
 def _json(response: httpx.Response, call: CrmCall) -> dict[str, Any]:

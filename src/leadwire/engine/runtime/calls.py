@@ -31,8 +31,11 @@ def _now_ms() -> int:
 
 def _attempt(
     ctx: SegmentContext, location_id: str, index: int, call: StepCall, bindings: dict[str, str]
-) -> CallRecord:
-    """Make one call and say how it went; never raises."""
+) -> tuple[CallRecord, int]:
+    """Make one call; say how it went and how many CRM requests it took. Never raises.
+
+    A call that failed counts as one request: whether it reached the CRM is unknown.
+    """
     started = _now_ms()
 
     def record(outcome: CallOutcome, **details: Any) -> CallRecord:
@@ -51,23 +54,24 @@ def _attempt(
     except RetryableError as exc:
         if isinstance(exc, RateLimitedError):
             ctx.throttle.refuse(location_id, exc.retry_after_s)
-        return record(CallOutcome.RETRY, **error_of(exc), retry_after_s=exc.retry_after_s)
+        return record(CallOutcome.RETRY, **error_of(exc), retry_after_s=exc.retry_after_s), 1
     except FatalError as exc:
-        return record(CallOutcome.FATAL, **error_of(exc))
+        return record(CallOutcome.FATAL, **error_of(exc)), 1
     except Exception as exc:
         # Not one of ours: a defect, or an error nobody classified. A person must look;
         # retrying for a day would only hide it.
         log.exception("step.unexpected_error step=%s", call.step_id)
-        return record(CallOutcome.FATAL, **error_of(exc))
+        return record(CallOutcome.FATAL, **error_of(exc)), 1
     if result.rate is not None:
         ctx.throttle.observe(location_id, result.rate)
-    return record(
+    done = record(
         CallOutcome.OK,
         outputs=dict(result.outputs),
         crm_ids=dict(result.crm_ids),
         result=result.summary,
         resume_after_s=result.resume_after_s,
     )
+    return done, result.requests
 
 
 def error_of(exc: BaseException) -> dict[str, str]:
@@ -121,10 +125,10 @@ def run_calls(
                 if paused > 0:  # another segment met a 429 meanwhile
                     records.append(_budget_wait(start + offset, call, paused).to_wire())
                     break
-            record = _attempt(ctx, location_id, start + offset, call, local)
+            record, requests = _attempt(ctx, location_id, start + offset, call, local)
             if call.rate_limited:
                 made += 1
-                ctx.throttle.finished(location_id, ticket)
+                ctx.throttle.finished(location_id, ticket, requests)
             records.append(record.to_wire())
             if record.outcome is not CallOutcome.OK or record.resume_after_s:
                 break

@@ -71,7 +71,9 @@ class StepResult:
     name what the call created or touched, for the run's timeline; `summary` describes the
     outcome in one line without personal data. `resume_after_s` makes the run pause before its
     next call (a `delay` step): the runtime ends the segment and enqueues the next one with
-    that delay, so the pause holds no thread.
+    that delay, so the pause holds no thread. `requests` is how many requests to the CRM the
+    call made: 0 when another call's bulk request carried it (its rate-budget slot is given
+    back at once), more than one when it had to send its own after all.
     """
 
     outputs: Mapping[str, str] = field(default_factory=dict)
@@ -79,6 +81,7 @@ class StepResult:
     summary: str = ""
     rate: RateObservation | None = None
     resume_after_s: float | None = None
+    requests: int = 1
 
 
 class StepExecutor(Protocol):

@@ -187,14 +187,22 @@ class LocationThrottle:
             # Never "come back now": a wait is at least a millisecond.
             return Admission(wait_s=max(ready - now, 0.001))
 
-    def finished(self, location_id: str, ticket: str) -> None:
-        """One admitted call got its answer (or gave up): its slot frees an interval from now."""
+    def finished(self, location_id: str, ticket: str, requests: int = 1) -> None:
+        """One admitted call got its answer (or gave up): its slot frees an interval from now.
+
+        `requests` is how many requests the call took: 0 when another call's bulk request
+        carried it (its slot frees now), 2 when it had to send its own after a bulk one (the
+        extra request holds a slot for an interval too, as a foreign one would).
+        """
         now = self._clock()
         with self._lock:
             state = self._location(location_id)
             state.in_flight = max(0, state.in_flight - 1)
+            if requests < 1:
+                return
             frees = now + self._budget.interval_s
-            heapq.heappush(state.frees, frees)
+            for _ in range(requests):
+                heapq.heappush(state.frees, frees)
             admitted = state.admitted.get(ticket)
             if admitted is not None:
                 held = frees - admitted

@@ -1,0 +1,165 @@
+"""The tag batcher on its own: who goes alone, who goes together, and what each call gets.
+
+The calls are threads; "alone" and "together" are fakes that record what they were asked. A
+gate holds the first call in flight until the others are seen waiting, so every test knows
+which calls met.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+
+from leadwire.connectors.contacts.errors import ContactsRateLimitedError
+from leadwire.engine.execution.tag_batches import BulkUnavailableError, TagBatcher
+from leadwire.engine.runtime import StepResult
+from leadwire.errors import RateLimitedError
+from tests.engine.conftest import wait_until
+
+KEY = ("crm", ("hot",))
+
+
+@dataclass
+class FakeCrm:
+    """Answers single calls at once, except while `gate` is shut for the first one."""
+
+    gate: threading.Event = field(default_factory=threading.Event)
+    in_flight: threading.Event = field(default_factory=threading.Event)
+    alone_for: list[str] = field(default_factory=list)
+    bulk_for: list[list[str]] = field(default_factory=list)
+    # What a bulk request does: tag these (None: all of them), or raise this.
+    tags_only: set[str] | None = None
+    bulk_error: Exception | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def alone(self, contact_id: str) -> Callable[[], StepResult]:
+        def call() -> StepResult:
+            with self.lock:
+                first = not self.alone_for
+                self.alone_for.append(contact_id)
+            if first:
+                self.in_flight.set()
+                assert self.gate.wait(10), "the test never opened the gate"
+            return StepResult(summary=f"alone {contact_id}")
+
+        return call
+
+    def together(self, contact_ids: Sequence[str]) -> Mapping[str, StepResult]:
+        with self.lock:
+            self.bulk_for.append(list(contact_ids))
+        if self.bulk_error is not None:
+            raise self.bulk_error
+        tagged = [c for c in contact_ids if self.tags_only is None or c in self.tags_only]
+        return {c: StepResult(summary="bulk", requests=0) for c in tagged}
+
+
+@pytest.fixture
+def pool() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=16) as threads:
+        yield threads
+
+
+def _meet(
+    batcher: TagBatcher, crm: FakeCrm, pool: ThreadPoolExecutor, contacts: list[str]
+) -> list[Future[StepResult]]:
+    """Send `contacts[0]` and hold it in flight until all the others wait (joining in the
+    order given, so the first of each batch is known); then let it go."""
+    first = pool.submit(batcher.add, KEY, contacts[0], crm.alone(contacts[0]), crm.together)
+    assert crm.in_flight.wait(10)
+    rest = []
+    for contact in contacts[1:]:
+        rest.append(pool.submit(batcher.add, KEY, contact, crm.alone(contact), crm.together))
+        wait_until(lambda: batcher.waiting(KEY) == len(rest), 10)
+    crm.gate.set()
+    return [first, *rest]
+
+
+def test_a_call_with_none_in_flight_goes_alone_at_once() -> None:
+    batcher, crm = TagBatcher(), FakeCrm()
+    crm.gate.set()
+    result = batcher.add(KEY, "c1", crm.alone("c1"), crm.together)
+    assert result.summary == "alone c1"
+    assert result.requests == 1
+    assert crm.bulk_for == []
+    assert batcher.lanes() == 0  # nothing is kept once idle
+
+
+def test_calls_arriving_while_one_is_in_flight_go_together(pool: ThreadPoolExecutor) -> None:
+    batcher, crm = TagBatcher(), FakeCrm()
+    futures = _meet(batcher, crm, pool, ["c1", "c2", "c3", "c4", "c5"])
+    results = [f.result(10) for f in futures]
+    assert crm.alone_for == ["c1"]
+    assert len(crm.bulk_for) == 1
+    assert sorted(crm.bulk_for[0]) == ["c2", "c3", "c4", "c5"]
+    assert results[0].summary == "alone c1"
+    assert all(r.summary == "bulk" for r in results[1:])
+    # One request for the first call, one for the four others: the sender's slot pays for it.
+    assert sorted(r.requests for r in results) == [0, 0, 0, 1, 1]
+    assert batcher.lanes() == 0
+
+
+def test_other_keys_do_not_wait(pool: ThreadPoolExecutor) -> None:
+    batcher, crm = TagBatcher(), FakeCrm()
+    first = pool.submit(batcher.add, KEY, "c1", crm.alone("c1"), crm.together)
+    assert crm.in_flight.wait(10)
+    other = batcher.add(("crm", ("warm",)), "c2", lambda: StepResult(summary="warm"), crm.together)
+    assert other.summary == "warm"
+    crm.gate.set()
+    assert first.result(10).summary == "alone c1"
+
+
+def test_a_contact_the_bulk_request_did_not_tag_goes_alone(pool: ThreadPoolExecutor) -> None:
+    batcher, crm = TagBatcher(), FakeCrm(tags_only={"c2", "c4"})
+    results = [f.result(10) for f in _meet(batcher, crm, pool, ["c1", "c2", "c3", "c4"])]
+    assert sorted(crm.alone_for) == ["c1", "c3"]
+    assert [r.summary for r in results] == ["alone c1", "bulk", "alone c3", "bulk"]
+    # The sender (c2, first to wait) made the bulk request; c3 made its own.
+    assert [r.requests for r in results] == [1, 1, 1, 0]
+
+
+def test_a_failed_bulk_request_fails_every_call_of_its_batch(pool: ThreadPoolExecutor) -> None:
+    refused = ContactsRateLimitedError("add tags: 429", retry_after_s=3.0, status_code=429)
+    batcher, crm = TagBatcher(), FakeCrm(bulk_error=refused)
+    futures = _meet(batcher, crm, pool, ["c1", "c2", "c3", "c4"])
+    assert futures[0].result(10).summary == "alone c1"
+    errors = [f.exception(10) for f in futures[1:]]
+    for error in errors:
+        assert isinstance(error, RateLimitedError)
+        assert error.retry_after_s == 3.0
+    # Each call raises its own copy: tracebacks of three threads never pile up on one.
+    assert len({id(e) for e in errors}) == 3
+    assert crm.alone_for == ["c1"]  # none of them was sent again on its own
+    assert batcher.lanes() == 0
+
+
+def test_a_bulk_request_that_cannot_serve_sends_each_call_alone(
+    pool: ThreadPoolExecutor,
+) -> None:
+    batcher, crm = TagBatcher(), FakeCrm(bulk_error=BulkUnavailableError("no such endpoint"))
+    results = [f.result(10) for f in _meet(batcher, crm, pool, ["c1", "c2", "c3"])]
+    assert sorted(crm.alone_for) == ["c1", "c2", "c3"]
+    assert [r.summary for r in results] == ["alone c1", "alone c2", "alone c3"]
+    assert [r.requests for r in results] == [1, 2, 1]  # the sender's bulk try counts too
+
+
+def test_batches_are_capped_and_go_in_turn(pool: ThreadPoolExecutor) -> None:
+    batcher, crm = TagBatcher(max_batch=2), FakeCrm()
+    contacts = ["c1", "c2", "c3", "c4", "c5", "c6"]
+    results = [f.result(10) for f in _meet(batcher, crm, pool, contacts)]
+    assert [sorted(b) for b in crm.bulk_for] == [["c2", "c3"], ["c4", "c5"]]
+    assert crm.alone_for == ["c1", "c6"]  # the last batch had nobody to go with
+    assert sum(r.requests for r in results) == 4
+    with pytest.raises(ValueError, match="at least two"):
+        TagBatcher(max_batch=1)
+
+
+def test_a_contact_twice_in_a_batch_is_sent_once(pool: ThreadPoolExecutor) -> None:
+    batcher, crm = TagBatcher(), FakeCrm()
+    results = [f.result(10) for f in _meet(batcher, crm, pool, ["c1", "c2", "c2", "c3"])]
+    assert len(crm.bulk_for) == 1
+    assert sorted(crm.bulk_for[0]) == ["c2", "c3"]
+    assert all(r.summary == "bulk" for r in results[1:])
