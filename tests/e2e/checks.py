@@ -19,7 +19,14 @@ from sqlalchemy import bindparam, func, select, text
 
 from leadwire.crm.models import Contact, ContactTag, Note, Task
 from leadwire.sandbox.models import Delivery
-from leadwire.store.models.runs import InboxRow, InboxStatus, RunRow, RunStatus, RunStepRow
+from leadwire.store.models.runs import (
+    InboxRow,
+    InboxStatus,
+    RunRow,
+    RunStatus,
+    RunStepRow,
+    StepStatus,
+)
 from tests.e2e.leads import Person, Sent
 from tests.e2e.stack import Stack
 
@@ -187,6 +194,22 @@ def succeeded_runs(stack: Stack, sent: Sequence[Sent]) -> int:
             .where(
                 RunRow.lead_id.in_([s.lead_id for s in sent]),
                 RunRow.status == RunStatus.SUCCEEDED.value,
+            )
+        )
+        return int(session.scalar(query) or 0)
+
+
+def tag_steps(stack: Stack, sent: Sequence[Sent]) -> int:
+    """Count the add-tags calls the runs of these leads made, as their timelines show them."""
+    with stack.app_store.read_sessions() as session:
+        runs = select(RunRow.run_id).where(RunRow.lead_id.in_([s.lead_id for s in sent]))
+        query = (
+            select(func.count())
+            .select_from(RunStepRow)
+            .where(
+                RunStepRow.run_id.in_(runs),
+                RunStepRow.status == StepStatus.OK.value,
+                RunStepRow.summary.startswith("add-tags "),
             )
         )
         return int(session.scalar(query) or 0)

@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 
 from tests.e2e.checks import (
+    EXPECTED_TAGS,
     STAGE_TAG,
     all_delivered,
     assert_accounted_for,
@@ -22,6 +23,7 @@ from tests.e2e.checks import (
     executors,
     landed,
     succeeded_runs,
+    tag_steps,
     wait_until,
     wait_until_ended,
 )
@@ -36,6 +38,7 @@ RATE_PER_S = 10.0
 # Every request matches the proxy's rules: the key part "" is in every Idempotency-Key (and in
 # the empty one of a request without a key).
 EVERY_CALL = ""
+BULK_PATH = "/contacts/bulk/tags/update/add"
 # Longer than the engine's CRM client waits for an answer, so a held call times out there.
 HANG_S = CRM_TIMEOUT_S + 2.0
 
@@ -80,6 +83,34 @@ def test_every_new_lead_gets_its_initial_stage(stack: Stack, people: People) -> 
         stack.ordering.delay(b"", 0)
     missing = [s.lead_id for s in sent if STAGE_TAG not in landed(stack, s.person).tags]
     assert not missing, f"{len(missing)} of {len(sent)} new leads have no {STAGE_TAG}"
+
+
+def test_a_slow_crm_gets_tags_in_bulk_and_every_lead_lands_once(
+    stack: Stack, people: People
+) -> None:
+    # A CRM taking 0.3 s a call and leads arriving faster: runs meet at the same tags step,
+    # and their calls go as bulk requests. Every lead still gets every tag its runs add.
+    proxy = stack.proxy
+    since = _logged(proxy)
+    proxy.slow(EVERY_CALL, 0.3)
+    try:
+        sent = stream(stack, [people.next("bulk") for _ in range(LEADS)], 2 * RATE_PER_S).finish()
+        _assert_landed_once(stack, sent)
+    finally:
+        proxy.slow(EVERY_CALL, 0)
+    problems = [
+        f"lead {s.lead_id}: tags {sorted(tags)}"
+        for s in sent
+        if not (tags := landed(stack, s.person).tags) >= {STAGE_TAG, "warm", *EXPECTED_TAGS}
+    ]
+    assert not problems, "\n".join(problems[:10])
+    with proxy.lock:
+        answered = [s for s in proxy.log[since:] if s.method == "POST" and 200 <= s.status < 300]
+    bulk = sum(1 for s in answered if s.path.endswith(BULK_PATH))
+    single = sum(1 for s in answered if s.path.endswith("/tags"))
+    calls = tag_steps(stack, sent)
+    assert bulk, f"no bulk request: {single} single tag requests for {calls} tag calls"
+    assert bulk + single < calls, f"{bulk} bulk + {single} single requests for {calls} calls"
 
 
 def test_a_worker_killed_mid_stream_then_restarted(stack: Stack, people: People) -> None:
