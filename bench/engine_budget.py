@@ -5,7 +5,8 @@ engine is left at its defaults (it assumes that limit and follows the CRM's `X-R
 headers). A backlog of leads — more than the window can serve — is delivered at once; the
 worker reaches the CRM through a counting proxy (bench/engine_proxy.py). Over a window of
 whole intervals starting at the first call: used = calls answered 2xx / calls allowed
-(burst x window / interval), and every 429 is counted (the aim: none).
+(burst x window / interval), and every 429 is counted (the aim: none). How many leads that
+budget carried is counted too, and how many bulk tag updates carried several leads' tags.
 """
 
 from __future__ import annotations
@@ -89,7 +90,13 @@ def measure(
         done = count_done(engine, [lead.lead_id for lead in leads])
         statuses = status_counts(engine)
     result = analyse(answers, burst=burst, interval_s=interval_s, window_s=window_s)
+    ends = answers[0][0] + result["window_s"] if answers else 0.0
+    bulk = [at for at, status in seen.bulk_snapshot() if at < ends and 200 <= status < 300]
+    allowed = result.get("allowed") or 1
     result.update(
+        bulk_requests=len(bulk),
+        # A lead costs four calls alone, so without bulk requests at most 25.
+        leads_done_per_100_calls_allowed=round(100 * done / allowed, 1),
         burst=burst,
         interval_s=interval_s,
         backlog_leads=len(leads),

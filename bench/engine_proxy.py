@@ -17,23 +17,35 @@ from dataclasses import dataclass, field
 
 from bench.server import HOST
 
+# The request line of the CRM's bulk tag update.
+BULK_TAGS = b"POST /contacts/bulk/tags/update/add "
+
 
 @dataclass
 class Seen:
-    """The answers the proxy forwarded: (epoch seconds, status) in order."""
+    """The answers the proxy forwarded: (epoch seconds, status) in order; and those of them
+    that answered a bulk tag update."""
 
     answers: list[tuple[float, int]] = field(default_factory=list)
+    bulk: list[tuple[float, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, status: int) -> None:
+    def add(self, status: int, *, bulk: bool = False) -> None:
         """Record one answer now."""
         with self.lock:
             self.answers.append((time.time(), status))
+            if bulk:
+                self.bulk.append(self.answers[-1])
 
     def snapshot(self) -> list[tuple[float, int]]:
         """Return a copy of what was seen so far."""
         with self.lock:
             return list(self.answers)
+
+    def bulk_snapshot(self) -> list[tuple[float, int]]:
+        """Return a copy of the bulk tag updates' answers so far."""
+        with self.lock:
+            return list(self.bulk)
 
 
 def _length(head: bytes) -> int:
@@ -76,7 +88,7 @@ async def _relay(
                 return
             up_w.write(head + body)
             answer_head, answer_body = await _message(up_r)
-            seen.add(int(answer_head[9:12]))
+            seen.add(int(answer_head[9:12]), bulk=head.startswith(BULK_TAGS))
             client_w.write(answer_head + answer_body)
             await client_w.drain()
     finally:

@@ -117,12 +117,17 @@ def _cpu(result: dict[str, Any]) -> list[str]:
 
 def _budget(result: dict[str, Any]) -> list[str]:
     b = result["budget"]
+    alone = b["without_bulk_tags"]
     return [
         f"rate budget ({b['burst']} per {b['interval_s']:g} s, backlog of {b['backlog_leads']} "
         f"leads, {b['backlog_left_at_end']} still waiting at the end):",
         f"  {b['calls_ok']} of {b['allowed']} calls allowed in {b['window_s']:g} s used "
         f"({_cell(b['used'])}); 429s: {b['rate_limited_total']}; per interval: "
         f"{b['per_interval']}",
+        f"  leads done per 100 calls allowed: {b['leads_done_per_100_calls_allowed']} "
+        f"({b['bulk_requests']} bulk tag updates); without bulk tag updates: "
+        f"{alone['leads_done_per_100_calls_allowed']} (used {_cell(alone['used'])}, 429s: "
+        f"{alone['rate_limited_total']})",
     ]
 
 

@@ -199,7 +199,19 @@ def _cpu(
 
 
 def run_budget(config: Config) -> dict[str, Any]:
-    """Measure the rate budget's use against a CRM limited like HighLevel."""
+    """Measure the rate budget's use against a CRM limited like HighLevel: with bulk tag
+    updates (the default), then without (what they add)."""
+    found = _budget_once(config, bulk_tags=True)
+    alone = _budget_once(config, bulk_tags=False)
+    keys = ("used", "calls_ok", "rate_limited_total", "leads_done_at_end")
+    found["without_bulk_tags"] = {
+        **{key: alone[key] for key in keys},
+        "leads_done_per_100_calls_allowed": alone["leads_done_per_100_calls_allowed"],
+    }
+    return found
+
+
+def _budget_once(config: Config, *, bulk_tags: bool) -> dict[str, Any]:
     limits = {
         "crm_rate_burst": str(config.budget_burst),
         "crm_rate_interval_ms": str(round(config.budget_interval_s * 1000)),
@@ -208,7 +220,9 @@ def run_budget(config: Config) -> dict[str, Any]:
     }
     with _world("sqlite", **limits) as (root, values, _db):
         proxy_port = stack.free_port()
-        world = stack.provision(root, values, crm_url=f"http://{HOST}:{proxy_port}")
+        world = stack.provision(
+            root, values, crm_url=f"http://{HOST}:{proxy_port}", bulk_tags=bulk_tags
+        )
         with counting_proxy(world.crm_port, proxy_port) as seen:
             crm = stack.crm(world)
             worker = stack.worker(world)
@@ -216,7 +230,8 @@ def run_budget(config: Config) -> dict[str, Any]:
             with stack.running([crm, worker, receiver]):
                 progress(
                     f"rate budget: {config.budget_burst} per {config.budget_interval_s:g} s "
-                    f"for {config.budget_window_s:g} s"
+                    f"for {config.budget_window_s:g} s, bulk tag updates "
+                    + ("on" if bulk_tags else "off")
                 )
                 return engine_budget.measure(
                     world,

@@ -122,11 +122,17 @@ def world_values(root: Path, *, database_url: str | None, **extra: str) -> dict[
 
 
 def provision(
-    root: Path, values: dict[str, str], *, crm_url: str | None = None, flow_file: Path = FLOW_FILE
+    root: Path,
+    values: dict[str, str],
+    *,
+    crm_url: str | None = None,
+    flow_file: Path = FLOW_FILE,
+    bulk_tags: bool = True,
 ) -> World:
     """Prepare the CRM, the app store, the flow and a hook in `root`; return the world.
 
     `crm_url` is where the engine reaches the CRM (a counting proxy); default: the CRM itself.
+    `bulk_tags` is the CRM connection's setting (off: one tags request per lead, as before).
     """
     settings = settings_of(values)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -152,6 +158,7 @@ def provision(
                     base_url=crm_url or f"http://{HOST}:{values['crm_port']}",
                     location_id=location.id,
                     idempotency_keys=True,
+                    bulk_tags=bulk_tags,
                 ),
                 values=ConnectionSecrets(api_key=issued.token),
                 scopes=("contacts.readonly", "contacts.write"),

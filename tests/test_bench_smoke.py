@@ -163,6 +163,8 @@ def test_engine_smoke_run_measures_every_section(tmp_path: Path) -> None:
     budget = result["budget"]
     assert {"used", "allowed", "calls_ok", "rate_limited_total", "per_interval"} <= set(budget)
     assert budget["calls_ok"] > 0
+    assert {"bulk_requests", "leads_done_per_100_calls_allowed"} <= set(budget)
+    assert budget["without_bulk_tags"]["calls_ok"] > 0
     memory = result["memory"]
     assert memory["demo_exit_code"] == 0, memory["demo_output_tail"]
     assert memory["peak_rss_mb"] >= memory["rss_idle_mb"] > 0

@@ -179,3 +179,25 @@ def test_one_event_per_changed_contact(tenant: Tenant, api: httpx.Client) -> Non
     assert event_counts(tenant, sub) == {"ContactTagUpdate": 1}
     _bulk(api, tenant, "remove", [tagged, fresh], [], removeAllTags=True)
     assert event_counts(tenant, sub) == {"ContactTagUpdate": 3}
+
+
+def test_concurrent_bulk_and_single_adds_of_one_tag_all_succeed(
+    tenant: Tenant, api: httpx.Client
+) -> None:
+    # The engine sends a run's tags in bulk while another run of the same lead may add the
+    # same tag alone: read-then-insert failed the later one with a 500 on PostgreSQL.
+    from concurrent.futures import ThreadPoolExecutor
+
+    contacts = [make_contact(tenant, api) for _ in range(3)]
+
+    def add(n: int) -> int:
+        with tenant.client() as client:
+            if n % 2:
+                return _bulk(client, tenant, "add", contacts, ["race", "x"]).status_code
+            answer = client.post(f"/contacts/{contacts[n % 3]}/tags", json={"tags": ["race"]})
+            return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(add, range(24)))
+    assert codes == [201] * 24
+    assert [_tags_of(api, c) for c in contacts] == [["race", "x"]] * 3

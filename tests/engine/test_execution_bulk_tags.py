@@ -42,10 +42,10 @@ def backend() -> str:
 class Gate(httpx.BaseTransport):
     """A real HTTP transport that logs each request and can hold the first tags request."""
 
-    def __init__(self, *, no_bulk: bool = False) -> None:
+    def __init__(self, *, bulk_status: int | None = None) -> None:
         self._inner = httpx.HTTPTransport()
         self._lock = threading.Lock()
-        self._no_bulk = no_bulk
+        self._bulk_status = bulk_status
         self.requests: list[tuple[str, str]] = []
         self.armed = False
         self.reached = threading.Event()
@@ -60,8 +60,9 @@ class Gate(httpx.BaseTransport):
         if hold:
             self.reached.set()
             assert self.opened.wait(10), "the test never opened the gate"
-        if self._no_bulk and path == BULK_PATH:  # a CRM without the endpoint
-            return httpx.Response(404, json={"statusCode": 404, "message": "Cannot POST"})
+        if self._bulk_status is not None and path == BULK_PATH:  # a CRM that refuses bulk
+            status = self._bulk_status
+            return httpx.Response(status, json={"statusCode": status, "message": "refused"})
         return self._inner.handle_request(request)
 
     def tag_requests(self) -> list[str]:
@@ -151,11 +152,12 @@ def _call(operation_id: str, path: str, body: object, **extra: object) -> CrmCal
 def rig(
     app_store: AppStore, app_settings: Settings, runtime_tenant: RuntimeTenant
 ) -> Iterator[Callable[..., Rig]]:
-    """Make the test's rig: `no_bulk` plays a CRM without the endpoint, `bulk` the setting."""
+    """Make the test's rig: `bulk_status` is what the CRM answers every bulk request (None: the
+    embedded CRM's own answer), `bulk` the connection's setting."""
     made: list[Rig] = []
     ring = open_keyring(app_settings)
 
-    def make(*, no_bulk: bool = False, bulk: bool = True) -> Rig:
+    def make(*, bulk_status: int | None = None, bulk: bool = True) -> Rig:
         config = ContactsConfig(
             base_url=runtime_tenant.direct_url,
             location_id=runtime_tenant.location_id,
@@ -171,7 +173,7 @@ def rig(
                 values=ConnectionSecrets(api_key=runtime_tenant.key),
             )
             session.commit()
-        gate = Gate(no_bulk=no_bulk)
+        gate = Gate(bulk_status=bulk_status)
         crm = CrmClients(app_store, ring, transport=gate)
         made.append(Rig(crm, connection.id, gate, runtime_tenant, ThreadPoolExecutor(8)))
         return made[-1]
@@ -218,10 +220,12 @@ def test_a_contact_the_bulk_request_could_not_tag_gets_its_own_answer(
     assert all(tags == {"hot"} for tags in tagged.values())
 
 
-def test_a_crm_without_the_bulk_endpoint_gets_one_request_per_contact(
-    rig: Callable[..., Rig], caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("status", [404, 405, 403, 422])
+def test_a_crm_refusing_bulk_requests_gets_one_request_per_contact(
+    rig: Callable[..., Rig], caplog: pytest.LogCaptureFixture, status: int
 ) -> None:
-    r = rig(no_bulk=True)
+    """No such endpoint, another scope, another shape: learnt for the connection."""
+    r = rig(bulk_status=status)
     contacts = r.contacts(3)
     with caplog.at_level(logging.WARNING):
         results = [f.result(10) for f in r.meet(contacts, ["a"])]
@@ -233,6 +237,34 @@ def test_a_crm_without_the_bulk_endpoint_gets_one_request_per_contact(
     results = [f.result(10) for f in r.meet(contacts, ["b"])]
     assert BULK_PATH not in r.gate.tag_requests()[before:]
     assert [x.requests for x in results] == [1, 1, 1]
+
+
+def test_a_401_on_a_bulk_request_is_not_learnt(rig: Callable[..., Rig]) -> None:
+    """A token that just expired: the calls' own requests renew it, and bulk stays on."""
+    r = rig(bulk_status=401)
+    contacts = r.contacts(3)
+    for tags in (["a"], ["b"]):
+        before = len(r.gate.tag_requests())
+        results = [f.result(10) for f in r.meet(contacts, tags)]
+        assert r.gate.tag_requests()[before:].count(BULK_PATH) == 1
+        assert [x.requests for x in results] == [1, 2, 1]
+    assert r.tags_of(contacts) == {c: {"a", "b"} for c in contacts}
+
+
+def test_a_call_naming_another_contact_is_never_merged(rig: Callable[..., Rig]) -> None:
+    """A generic step may tag some other contact than the run's: it goes as planned."""
+    r = rig()
+    contacts = r.contacts(3)
+    other = r.contacts(1)[0]
+    r.gate.armed = True
+    first = r.pool.submit(r.tag, contacts[0], ["x"])
+    assert r.gate.reached.wait(10)
+    call = _call("add-tags", f"/contacts/{other}/tags", {"tags": ["x"]})
+    alone = r.crm.send(r.connection_id, call, {"contact_id": contacts[1]})  # not held back
+    assert alone.requests == 1
+    r.gate.opened.set()
+    assert first.result(10).requests == 1
+    assert r.tags_of([other, contacts[1]]) == {other: {"x"}, contacts[1]: set()}
 
 
 def test_a_connection_with_bulk_tags_off_never_merges(rig: Callable[..., Rig]) -> None:

@@ -7,6 +7,7 @@ which calls met.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from leadwire.connectors.contacts.errors import ContactsRateLimitedError
+from leadwire.engine.execution import tag_batches
 from leadwire.engine.execution.tag_batches import BulkUnavailableError, TagBatcher
 from leadwire.engine.runtime import StepResult
 from leadwire.errors import RateLimitedError
@@ -163,3 +165,54 @@ def test_a_contact_twice_in_a_batch_is_sent_once(pool: ThreadPoolExecutor) -> No
     assert len(crm.bulk_for) == 1
     assert sorted(crm.bulk_for[0]) == ["c2", "c3"]
     assert all(r.summary == "bulk" for r in results[1:])
+
+
+class Stop(BaseException):
+    """What an interrupt raises in a thread."""
+
+
+def test_a_sender_stopped_before_its_turn_leaves_the_others_to_go_alone(
+    pool: ThreadPoolExecutor,
+) -> None:
+    batcher, crm = TagBatcher(), FakeCrm()
+    first = pool.submit(batcher.add, KEY, "c1", crm.alone("c1"), crm.together)
+    assert crm.in_flight.wait(10)
+    stopped: list[BaseException] = []
+
+    def send_c2() -> None:
+        try:
+            batcher.add(KEY, "c2", crm.alone("c2"), crm.together)
+        except Stop as exc:
+            stopped.append(exc)
+
+    sender = threading.Thread(target=send_c2)
+    sender.start()
+    wait_until(lambda: batcher.waiting(KEY) == 1, 10)
+    member = pool.submit(batcher.add, KEY, "c3", crm.alone("c3"), crm.together)
+    wait_until(lambda: batcher.waiting(KEY) == 2, 10)
+    # Raised in the sender's thread as it wakes for its turn, as an interrupt would be.
+    assert sender.ident is not None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(sender.ident), ctypes.py_object(Stop))
+    crm.gate.set()
+    sender.join(10)
+    assert len(stopped) == 1
+    assert member.result(10).summary == "alone c3"
+    assert first.result(10).summary == "alone c1"
+    assert crm.bulk_for == []
+    assert batcher.lanes() == 0
+
+
+def test_a_call_whose_sender_never_sends_goes_alone_in_the_end(
+    pool: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tag_batches, "SENDER_LOST_S", 0.2)
+    batcher, crm = TagBatcher(), FakeCrm()
+    first = pool.submit(batcher.add, KEY, "c1", crm.alone("c1"), crm.together)
+    assert crm.in_flight.wait(10)
+    sender = pool.submit(batcher.add, KEY, "c2", crm.alone("c2"), crm.together)
+    wait_until(lambda: batcher.waiting(KEY) == 1, 10)
+    # c1 stays in flight past c3's patience: c3 gives up waiting and goes alone.
+    assert batcher.add(KEY, "c3", crm.alone("c3"), crm.together).summary == "alone c3"
+    crm.gate.set()
+    assert first.result(10).summary == "alone c1"
+    assert sender.result(10).summary == "bulk"  # c3 tagged twice: tags are sets

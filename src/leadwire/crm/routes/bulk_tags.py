@@ -20,7 +20,7 @@ from leadwire.crm.errors import unprocessable
 from leadwire.crm.events import EventType, emit
 from leadwire.crm.ids import is_valid_id
 from leadwire.crm.models import Contact, ContactTag, utcnow
-from leadwire.crm.records.contacts import normalise_tag
+from leadwire.crm.records.contacts import add_tags, normalise_tag
 from leadwire.crm.routes import CrmRouter
 from leadwire.crm.wire.contacts import contact_wire
 from leadwire.crm.wire.tags import UpdateTagsDto, bulk_error, bulk_success
@@ -101,9 +101,9 @@ def _update_one(
     added: list[str] = []
     removed: list[str] = []
     if kind == "add":
-        added = [t for t in wanted if t not in current]
-        for tag in added:
-            session.add(ContactTag(contact_id=contact.id, tag=tag, location_id=contact.location_id))
+        # Inserted with ON CONFLICT DO NOTHING: another request may add the same tag to the
+        # same contact meanwhile (the single route, another bulk one).
+        added = add_tags(session, contact, [t for t in wanted if t not in current])
         current.update(added)
     else:
         removed = old if remove_all else [t for t in old if t in set(wanted)]

@@ -23,13 +23,14 @@ import httpx
 
 from leadwire.connectors.contacts.client import ContactsClient
 from leadwire.connectors.contacts.errors import (
+    ContactsAuthError,
     ContactsBadRequestError,
     ContactsNotFoundError,
     DuplicateContactError,
 )
 from leadwire.connectors.contacts.oauth import ContactsEndpoints
 from leadwire.connectors.contacts.ratelimits import RateBudget
-from leadwire.connectors.contacts.wire.memberships import BulkTagAction
+from leadwire.connectors.contacts.wire.memberships import BulkTagsBody, BulkTagsResult
 from leadwire.connectors.contacts.wire.notes import NewNote
 from leadwire.connectors.contacts.wire.tasks import NewTask
 from leadwire.engine.connections.health import record_failure, record_ok
@@ -48,8 +49,8 @@ log = logging.getLogger(__name__)
 CONTACT_ID = "contact_id"
 CONTACT_NEW = "contact_new"
 _ENSURED = {"create-task": "task", "create-note": "note"}
-# Statuses of a bulk request that say the CRM has no such endpoint.
-_NO_ENDPOINT = (404, 405)
+BULK_PATH = "contacts/bulk/tags/update/add"
+_BULK_OP = "create-association"  # sic: the reference's operationId for the bulk tag update
 
 
 def _observation(budget: RateBudget | None) -> RateObservation | None:
@@ -185,13 +186,23 @@ class CrmClients:
         kind = _ENSURED.get(call.operation_id)
         if kind is not None and not config.idempotency_keys:
             return _ensure(client, call, kind)
-        if call.operation_id == "add-tags" and contact_id and self._bulk(connection_id, config):
+        if _mergeable(call, contact_id) and self._bulk(connection_id, config):
             return self._add_tags(connection_id, client, call, contact_id)
         return _request(client, call, lead_created_at)
 
     def _bulk(self, connection_id: str, config: ContactsConfig) -> bool:
         with self._lock:
             return config.bulk_tags and connection_id not in self._no_bulk
+
+    def _no_more_bulk(self, connection_id: str, exc: Exception) -> None:
+        with self._lock:
+            self._no_bulk.add(connection_id)
+        log.warning(
+            "crm.bulk_tags_unavailable connection_id=%s: %s; tags go one request per contact "
+            "until the worker restarts",
+            connection_id,
+            exc,
+        )
 
     def _add_tags(
         self, connection_id: str, client: ContactsClient, call: CrmCall, contact_id: str
@@ -212,29 +223,46 @@ class CrmClients:
         tags: list[str],
         contact_ids: Sequence[str],
     ) -> dict[str, StepResult]:
-        """Send one bulk tag update; return the result of each contact it tagged."""
+        """Send one bulk tag update; return the result of each contact it tagged.
+
+        A refused or unreadable answer (4xx but 429, a body we cannot read) means this CRM's
+        bulk update does not work for us (no such endpoint, another scope, another shape):
+        learnt for the connection, and every call goes on its own — with its own answer. A 401
+        is only this batch's: the token may have expired, and the calls' own requests renew it.
+        """
+        body = BulkTagsBody(contacts=list(contact_ids), tags=tags, location_id=client.location_id)
         try:
-            answer = client.tags.update_many(BulkTagAction.ADD, contact_ids, tags)
-        except (ContactsNotFoundError, ContactsBadRequestError) as exc:
-            if exc.status_code in _NO_ENDPOINT:
-                with self._lock:
-                    self._no_bulk.add(connection_id)
-                log.warning(
-                    "crm.bulk_tags_unavailable connection_id=%s status=%s: "
-                    "tags go one request per contact from now on",
-                    connection_id,
-                    exc.status_code,
-                )
+            response = client.session.call("POST", BULK_PATH, _BULK_OP, body=body.wire())
+            answer = client.session.decode(response, BulkTagsResult, _BULK_OP)
+        except ContactsAuthError as exc:
+            if exc.status_code != 401:
+                self._no_more_bulk(connection_id, exc)
             raise BulkUnavailableError(str(exc)) from exc
-        except DecodeError as exc:
+        except (ContactsNotFoundError, ContactsBadRequestError, DecodeError) as exc:
+            self._no_more_bulk(connection_id, exc)
             raise BulkUnavailableError(str(exc)) from exc
-        rate = _observation(client.last_budget)
+        rate = RateObservation.from_headers(response.headers)
         summary = f"add-tags: added by one bulk request for {len(contact_ids)} contacts"
+        failed = {item.contact_id for item in answer.responses if item.type != "success"}
         return {
             item.contact_id: StepResult(summary=summary, rate=rate, requests=0)
             for item in answer.responses
-            if item.contact_id and not item.is_error
+            if item.contact_id and item.contact_id not in failed
         }
+
+
+def _mergeable(call: CrmCall, contact_id: str) -> bool:
+    """An add-tags call of the run's own contact, its body only the tags (a generic step may
+    name another contact, or send more)."""
+    return (
+        call.operation_id == "add-tags"
+        and bool(contact_id)
+        and call.path == f"/contacts/{contact_id}/tags"
+        and not call.query
+        and isinstance(call.body, dict)
+        and set(call.body) == {"tags"}
+        and isinstance(call.body["tags"], list)
+    )
 
 
 def _request(

@@ -22,6 +22,7 @@ credentials) fails every call of the batch, as one request each would have.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -29,6 +30,12 @@ from dataclasses import dataclass, field, replace
 
 from leadwire.engine.runtime import StepResult
 
+log = logging.getLogger(__name__)
+
+# How long a call waits for the request that is to carry it before going on its own. Only a
+# defect gets there: the calls before it and the bulk request each end within the CRM
+# client's timeout (30 s by default).
+SENDER_LOST_S = 300.0
 # Contacts in one bulk request. The embedded CRM takes up to 500; HighLevel publishes no
 # limit, so we stay well under it.
 MAX_BATCH = 100
@@ -97,13 +104,19 @@ class TagBatcher:
             finally:
                 self._free(key, lane)
         if not sends:
-            batch.done.wait()
+            if not batch.done.wait(SENDER_LOST_S):
+                log.error("crm.bulk_tags_sender_lost: the call goes on its own")
+                return alone()
             return _outcome(batch, contact_id, alone)
-        with self._changed:
-            while lane.busy or lane.waiting[0] is not batch:
-                self._changed.wait()
-            lane.busy = True
-            lane.waiting.popleft()  # closed: later arrivals start the next batch
+        try:
+            with self._changed:
+                while lane.busy or lane.waiting[0] is not batch:
+                    self._changed.wait()
+                lane.busy = True
+                lane.waiting.popleft()  # closed: later arrivals start the next batch
+        except BaseException:
+            self._abandon(key, lane, batch)
+            raise
         try:
             if len(batch.contact_ids) == 1:  # nobody joined
                 return alone()
@@ -128,6 +141,17 @@ class TagBatcher:
         lane.waiting.append(batch)
         return batch, True
 
+    def _abandon(self, key: Hashable, lane: _Lane, batch: _Batch) -> None:
+        """The call that was to send `batch` stopped before its turn: the others go alone."""
+        with self._changed:
+            if batch in lane.waiting:
+                lane.waiting.remove(batch)
+            batch.error = BulkUnavailableError("the call that was to send it stopped")
+            batch.done.set()
+            if not lane.busy and not lane.waiting and self._lanes.get(key) is lane:
+                del self._lanes[key]
+            self._changed.notify_all()
+
     def _free(self, key: Hashable, lane: _Lane) -> None:
         with self._changed:
             lane.busy = False
@@ -142,8 +166,15 @@ def _outcome(batch: _Batch, contact_id: str, alone: Alone) -> StepResult:
     if isinstance(error, BulkUnavailableError):
         return alone()
     if error is not None:
-        # Each call raises its own copy: one exception object raised in many threads would
-        # collect all their tracebacks.
-        raise copy.copy(error)
+        raise _own_copy(error)
     tagged = batch.tagged.get(contact_id)
     return tagged if tagged is not None else alone()
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """A copy of `error` for one call to raise: one exception object raised in many threads
+    would collect all their tracebacks. One that cannot be copied is raised as it is."""
+    try:
+        return copy.copy(error)
+    except Exception:  # rebuilt from its args, and they do not fit: the tracebacks can pile up
+        return error

@@ -125,10 +125,10 @@ def run_calls(
                 if paused > 0:  # another segment met a 429 meanwhile
                     records.append(_budget_wait(start + offset, call, paused).to_wire())
                     break
-            record, requests = _attempt(ctx, location_id, start + offset, call, local)
+            record, sent = _attempt(ctx, location_id, start + offset, call, local)
             if call.rate_limited:
                 made += 1
-                ctx.throttle.finished(location_id, ticket, requests)
+                ctx.throttle.finished(location_id, ticket, sent)
             records.append(record.to_wire())
             if record.outcome is not CallOutcome.OK or record.resume_after_s:
                 break
