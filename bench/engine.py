@@ -1,7 +1,7 @@
 """Benchmark the engine end to end: intake, latency, CPU per lead, rate-budget use, memory.
 
     .venv/bin/python -m bench.engine [--only intake,latency,cpu,budget,memory]
-        [--backends sqlite,postgres] [--json out.json] [--smoke]
+        [--backends sqlite,postgres] [--json out.json] [--smoke] [--no-bulk-tags]
 
 Prints a table per measurement and the issue's aims, then the whole result as JSON (to
 `--json` if given, else after the tables).
@@ -84,13 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, help="intake runs per client count (best kept)")
     parser.add_argument("--knobs", help="comma-separated worker settings to compare")
+    parser.add_argument(
+        "--no-bulk-tags",
+        action="store_true",
+        help="latency, cpu: the CRM connection without bulk tag updates",
+    )
     args = parser.parse_args(argv)
     config = SMOKE if args.smoke else Config()
     sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown sections: {', '.join(unknown)}")
-    config = replace(config, sections=sections, pin=args.pin)
+    config = replace(config, sections=sections, pin=args.pin, bulk_tags=not args.no_bulk_tags)
     if args.quiet_wait is not None:
         config = replace(config, quiet_wait_s=args.quiet_wait)
     if args.repeat is not None:

@@ -47,6 +47,8 @@ class Config:
     knobs: tuple[str, ...] = tuple(name for name, _ in KNOBS)
     cpu_leads: int = 1000
     bare_leads: int = 1000
+    # The CRM connection's `bulk_tags` in the latency and CPU runs (the budget run does both).
+    bulk_tags: bool = True
     budget_burst: int = 100
     budget_interval_s: float = 10.0
     budget_window_s: float = 60.0

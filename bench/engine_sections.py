@@ -95,7 +95,7 @@ def run_latency_and_cpu(config: Config, result: dict[str, Any]) -> None:
     if "cpu" in config.sections and "defaults" not in names:
         names = (*names, "defaults")
     with _world("sqlite", **UNLIMITED) as (root, values, _db):
-        world = stack.provision(root, values)
+        world = stack.provision(root, values, bulk_tags=config.bulk_tags)
         crm = stack.crm(world)
         receiver = stack.receiver(world)
         people = People()

@@ -102,8 +102,15 @@ def test_contacts_connection_against_the_crm(
     assert tenant.key not in out
     _run(app_settings, "add-contacts", "crm", *common, env={API_KEY_ENV: tenant.key})
     extra = ["--scope", "contacts.write", "--scope", "opportunities.write"]
-    _run(app_settings, "add-contacts", "typo", *common, *extra, input="pit-wrong\n")
+    _run(
+        app_settings, "add-contacts", "typo", *common, *extra, "--no-bulk-tags", input="pit-wrong\n"
+    )
     assert [c.name for c in _list(app_store)] == ["crm", "typo"]
+    bulk = {n: load_connection(app_store, n).config for n in ("crm", "typo")}
+    assert {n: getattr(c, "bulk_tags", None) for n, c in bulk.items()} == {
+        "crm": True,
+        "typo": False,
+    }
     assert "ok: location" in _run(app_settings, "test", "crm")
     out = _fail(app_settings, "test", "typo")
     assert "failing since" in out

@@ -52,6 +52,8 @@ class Simulation:
     # (sent, answered) of every call made
     calls: list[tuple[float, float]] = field(default_factory=list)
     waits: int = 0
+    # The share of calls another call's bulk request carries: they make no request.
+    carried: float = 0.0
 
     def run(self, arrivals: list[tuple[float, int]], max_call_s: float) -> float:
         """Run every segment to its end; return when the last call was answered."""
@@ -82,6 +84,9 @@ class Simulation:
             batch = admission.granted  # the rest in the segment's next step
             sent = at
             for _ in range(batch):  # one after the other, as a step makes them
+                if rng.random() < self.carried:
+                    throttle.finished("A", ticket, 0)
+                    continue
                 answered = sent + rng.uniform(0.001, max_call_s)
                 self.calls.append((sent, answered))
                 order += 1
@@ -137,6 +142,17 @@ def test_a_backlog_spends_the_budget_with_few_waits_per_segment() -> None:
     assert simulation.waits < 300 * 2
 
 
+def test_a_backlog_whose_calls_bulk_requests_carry_still_spends_the_budget() -> None:
+    # One call in four rides on another's request and gives its slot back: turns must come
+    # faster for the freed slots to be used (they came at four calls' pace before).
+    budget = RateBudget()
+    simulation = Simulation(budget, seed=7, carried=0.25)
+    simulation.run([(0.0, 4)] * 400, max_call_s=0.05)
+    assert simulation.worst_window() <= budget.calls_per_interval()
+    minute = sum(1 for sent, _ in simulation.calls if sent - simulation.calls[0][0] < 60)
+    assert minute >= 0.9 * 600
+
+
 def test_a_returning_segment_goes_before_new_ones() -> None:
     clock = Clock()
     throttle = LocationThrottle(RateBudget(burst=4, headroom=1), clock=clock)
@@ -161,6 +177,33 @@ def test_slots_of_calls_not_made_are_given_back() -> None:
     throttle.release("A", "one", 3)  # the first call failed: the other three were never made
     assert _wait(throttle, "A", "two", 3) == 0
     assert _wait(throttle, "A", "three", 1) > 0
+
+
+def _turn_spacing(requests_per_call: list[int]) -> float:
+    """The time between turns of waiting segments of four calls, once a backlog's worth of
+    segments made `requests_per_call` requests for their calls."""
+    clock = Clock()
+    throttle = LocationThrottle(RateBudget(burst=100, headroom=1), clock=clock)
+    for n in range(300):
+        assert throttle.admit("A", f"warm-{n}", 4).granted == 4
+        for sent in requests_per_call:
+            throttle.finished("A", f"warm-{n}", sent)
+        throttle.release("A", f"warm-{n}", 0)
+        clock.now += 1.0
+    clock.now += 20.0  # every slot free again
+    for n in range(25):
+        assert throttle.admit("A", f"full-{n}", 4).granted == 4
+    waits = [throttle.admit("A", f"line-{n}", 4).wait_s for n in range(3)]
+    return waits[2] - waits[1]
+
+
+def test_turns_come_faster_when_bulk_requests_carry_calls() -> None:
+    hold = 10.1  # the interval, and the least time a step's calls are assumed to take
+    assert _turn_spacing([1, 1, 1, 1]) == pytest.approx(hold / 25)  # 25 segments per hold
+    # One call in four carried by another's bulk request: three slots' worth per segment.
+    assert _turn_spacing([1, 0, 1, 1]) == pytest.approx(hold / 33, rel=0.02)
+    # A bulk request, then the call's own (its contact was not tagged): five.
+    assert _turn_spacing([1, 2, 1, 1]) == pytest.approx(hold / 20, rel=0.02)
 
 
 def test_a_batch_larger_than_the_budget_gets_what_there_is() -> None:

@@ -212,6 +212,13 @@ def add_contacts(
         typer.Option(help="OAuth instead of a key: a file with the /oauth/token JSON answer."),
     ] = None,
     client_id: Annotated[str | None, typer.Option(help="OAuth: the app's client id.")] = None,
+    bulk_tags: Annotated[
+        bool,
+        typer.Option(
+            help="Tag the contacts of runs that reach an add-tags step together with one bulk "
+            "request (POST /contacts/bulk/tags/update/add)."
+        ),
+    ] = True,
     api_key: Annotated[str | None, typer.Option(envvar=API_KEY_ENV, hidden=True)] = None,
     client_secret: Annotated[
         str | None, typer.Option(envvar=CONTACTS_SECRET_ENV, hidden=True)
@@ -227,7 +234,7 @@ def add_contacts(
     url = (base_url or _default_crm_url(settings)).rstrip("/")
     if oauth_tokens is None:
         key = _secret(ctx, "api_key", api_key, API_KEY_ENV, "API key")
-        config = ContactsConfig(base_url=url, location_id=location)
+        config = ContactsConfig(base_url=url, location_id=location, bulk_tags=bulk_tags)
         values = ConnectionSecrets(api_key=key)
         _save(ctx, name, config, values, scope or sorted(CONTACTS_SCOPES))
         return
@@ -236,7 +243,11 @@ def add_contacts(
     tokens = TokenFile(oauth_tokens)
     secret = _secret(ctx, "client_secret", client_secret, CONTACTS_SECRET_ENV, "Client secret")
     config = ContactsConfig(
-        base_url=url, location_id=location, auth=ContactsAuth.OAUTH, client_id=client_id
+        base_url=url,
+        location_id=location,
+        auth=ContactsAuth.OAUTH,
+        client_id=client_id,
+        bulk_tags=bulk_tags,
     )
     values = ConnectionSecrets(
         client_secret=secret, access_token=tokens.access_token, refresh_token=tokens.refresh_token

@@ -13,8 +13,9 @@ are not free it gets a time to come back instead, and the runtime reschedules it
 (DBOS holds it; nothing sleeps); a wait is not a failed attempt. Waiting segments are given
 times one after the other, spaced at the pace the slots sustain — `calls_per_interval` per
 *hold*, the measured time from a call's admission to its slot's release (the interval, plus
-how long the calls of its step took) — so they come back in turn rather than all at the end of
-a window. A segment back at its turn goes before new ones. They come back a little late (DBOS
+how long the calls of its step took), and fewer calls' worth when bulk requests carry some (a
+call carried gives its slot back at once) — so they come back in turn rather than all at the
+end of a window. A segment back at its turn goes before new ones. They come back a little late (DBOS
 moves delayed workflows to the queue about once a second), so one may find its slots still
 taken: it keeps its place, back as soon as they free.
 
@@ -43,6 +44,9 @@ _DAY_S = 86_400.0
 _TURN_KEPT_S = 30.0
 # How much one measured hold moves the average the pace follows.
 _HOLD_WEIGHT = 0.2
+# How much one call moves the average of requests per call (a backlog's worth of calls
+# decides it, not the last few).
+_PER_CALL_WEIGHT = 0.02
 # The hold assumed before any is measured, in intervals: the calls of a step take a while.
 _FIRST_HOLD = 1.01
 
@@ -95,6 +99,8 @@ class _Location:
     admitted: dict[str, float] = field(default_factory=dict)
     # How long a slot is held, from admission to release, on average (None: none measured).
     hold_s: float | None = None
+    # Requests per admitted call, on average: below 1 when bulk requests carry some calls.
+    per_call: float = 1.0
 
     def used(self, now: float) -> int:
         while self.frees and self.frees[0] <= now:
@@ -168,10 +174,11 @@ class LocationThrottle:
                 state.paused_until,
                 now,
             )
-            # One segment's share of the pace: its calls' part of the slots, held `hold` each.
-            # (Slots a batch cannot fill — 1 of 100 for batches of 3 — do not count.)
+            # One segment's share of the pace: the slots its calls will really use (fewer
+            # when bulk requests carry some), held `hold` each. (Slots a batch cannot fill —
+            # 1 of 100 for batches of 3 — do not count.)
             hold = max(state.hold_s or 0.0, self._budget.interval_s * _FIRST_HOLD)
-            spacing = hold / (limit // calls)
+            spacing = hold / max(1, math.floor(limit / max(1.0, calls * state.per_call)))
             if turn is None:
                 ready = max(ready, state.line_ends)
                 state.line_ends = ready + spacing
@@ -198,6 +205,7 @@ class LocationThrottle:
         with self._lock:
             state = self._location(location_id)
             state.in_flight = max(0, state.in_flight - 1)
+            state.per_call += _PER_CALL_WEIGHT * (requests - state.per_call)
             if requests < 1:
                 return
             frees = now + self._budget.interval_s
