@@ -11,7 +11,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import httpx
@@ -23,6 +23,7 @@ from leadwire.crm.models import ContactTag
 from leadwire.engine.connections.model import ConnectionSecrets, ContactsConfig
 from leadwire.engine.connections.records import add_connection
 from leadwire.engine.execution import CrmClients
+from leadwire.engine.execution.tag_batches import SendAloneError
 from leadwire.engine.planning import CrmCall
 from leadwire.engine.runtime import StepResult
 from leadwire.engine.secrets import open_keyring
@@ -220,17 +221,21 @@ def test_a_contact_the_bulk_request_could_not_tag_gets_its_own_answer(
     assert all(tags == {"hot"} for tags in tagged.values())
 
 
-@pytest.mark.parametrize("status", [404, 405, 403, 422])
+@pytest.mark.parametrize("status", [401, 403, 404, 405])
 def test_a_crm_refusing_bulk_requests_gets_one_request_per_contact(
     rig: Callable[..., Rig], caplog: pytest.LogCaptureFixture, status: int
 ) -> None:
-    """No such endpoint, another scope, another shape: learnt for the connection."""
+    """Credentials refused, no such endpoint: learnt for the connection."""
     r = rig(bulk_status=status)
     contacts = r.contacts(3)
     with caplog.at_level(logging.WARNING):
-        results = [f.result(10) for f in r.meet(contacts, ["a"])]
+        futures = r.meet(contacts, ["a"])
+        wait(futures, 10)
     assert "crm.bulk_tags_unavailable" in caplog.text
-    assert [x.requests for x in results] == [1, 2, 1]  # the bulk try counts too
+    assert [futures[0].result(10).requests, futures[2].result(10).requests] == [1, 1]
+    # The sender spent its slot on the bulk request: its run retries, and the call goes alone.
+    assert isinstance(futures[1].exception(10), SendAloneError)
+    assert r.tag(contacts[1], ["a"]).requests == 1
     assert r.tags_of(contacts) == {c: {"a"} for c in contacts}
     # Learnt for the connection: calls made together no longer try the bulk request.
     before = len(r.gate.tag_requests())
@@ -239,15 +244,21 @@ def test_a_crm_refusing_bulk_requests_gets_one_request_per_contact(
     assert [x.requests for x in results] == [1, 1, 1]
 
 
-def test_a_401_on_a_bulk_request_is_not_learnt(rig: Callable[..., Rig]) -> None:
-    """A token that just expired: the calls' own requests renew it, and bulk stays on."""
-    r = rig(bulk_status=401)
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_bulk_request_refused_for_its_body_is_only_that_batchs(
+    rig: Callable[..., Rig], status: int
+) -> None:
+    """A tag a lead's answer made too long, say: each call gets the CRM's answer on its own,
+    and the next batch tries the bulk request again."""
+    r = rig(bulk_status=status)
     contacts = r.contacts(3)
     for tags in (["a"], ["b"]):
         before = len(r.gate.tag_requests())
-        results = [f.result(10) for f in r.meet(contacts, tags)]
+        futures = r.meet(contacts, tags)
+        assert [futures[0].result(10).requests, futures[2].result(10).requests] == [1, 1]
+        assert isinstance(futures[1].exception(10), SendAloneError)
         assert r.gate.tag_requests()[before:].count(BULK_PATH) == 1
-        assert [x.requests for x in results] == [1, 2, 1]
+        r.tag(contacts[1], tags)  # the retry
     assert r.tags_of(contacts) == {c: {"a", "b"} for c in contacts}
 
 

@@ -7,7 +7,6 @@ which calls met.
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,8 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from leadwire.connectors.contacts.errors import ContactsRateLimitedError
-from leadwire.engine.execution import tag_batches
-from leadwire.engine.execution.tag_batches import BulkUnavailableError, TagBatcher
+from leadwire.engine.execution.tag_batches import BulkUnavailableError, SendAloneError, TagBatcher
 from leadwire.engine.runtime import StepResult
 from leadwire.errors import RateLimitedError
 from tests.engine.conftest import wait_until
@@ -36,6 +34,8 @@ class FakeCrm:
     # What a bulk request does: tag these (None: all of them), or raise this.
     tags_only: set[str] | None = None
     bulk_error: Exception | None = None
+    # Holds the bulk request in flight until set (None: it answers at once).
+    bulk_gate: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def alone(self, contact_id: str) -> Callable[[], StepResult]:
@@ -53,6 +53,8 @@ class FakeCrm:
     def together(self, contact_ids: Sequence[str]) -> Mapping[str, StepResult]:
         with self.lock:
             self.bulk_for.append(list(contact_ids))
+        if self.bulk_gate is not None:
+            assert self.bulk_gate.wait(10), "the test never let the bulk request go"
         if self.bulk_error is not None:
             raise self.bulk_error
         tagged = [c for c in contact_ids if self.tags_only is None or c in self.tags_only]
@@ -142,10 +144,26 @@ def test_a_bulk_request_that_cannot_serve_sends_each_call_alone(
     pool: ThreadPoolExecutor,
 ) -> None:
     batcher, crm = TagBatcher(), FakeCrm(bulk_error=BulkUnavailableError("no such endpoint"))
-    results = [f.result(10) for f in _meet(batcher, crm, pool, ["c1", "c2", "c3"])]
-    assert sorted(crm.alone_for) == ["c1", "c2", "c3"]
-    assert [r.summary for r in results] == ["alone c1", "alone c2", "alone c3"]
-    assert [r.requests for r in results] == [1, 2, 1]  # the sender's bulk try counts too
+    futures = _meet(batcher, crm, pool, ["c1", "c2", "c3"])
+    assert [futures[0].result(10).summary, futures[2].result(10).summary] == [
+        "alone c1",
+        "alone c3",
+    ]
+    # The sender spent its slot on the bulk request: its run retries the call, which then
+    # goes alone even while another call of its tags is in flight.
+    assert isinstance(futures[1].exception(10), SendAloneError)
+    assert sorted(crm.alone_for) == ["c1", "c3"]
+    crm.gate.clear()
+    crm.in_flight.clear()
+    crm.alone_for.clear()
+    held = pool.submit(batcher.add, KEY, "c4", crm.alone("c4"), crm.together)
+    assert crm.in_flight.wait(10)
+    retried = batcher.add(KEY, "c2", crm.alone("c2"), crm.together)
+    assert retried.summary == "alone c2"
+    assert retried.requests == 1
+    crm.gate.set()
+    assert held.result(10).summary == "alone c4"
+    assert len(crm.bulk_for) == 1
 
 
 def test_batches_are_capped_and_go_in_turn(pool: ThreadPoolExecutor) -> None:
@@ -167,52 +185,32 @@ def test_a_contact_twice_in_a_batch_is_sent_once(pool: ThreadPoolExecutor) -> No
     assert all(r.summary == "bulk" for r in results[1:])
 
 
-class Stop(BaseException):
-    """What an interrupt raises in a thread."""
-
-
-def test_a_sender_stopped_before_its_turn_leaves_the_others_to_go_alone(
+def test_a_batch_whose_turn_never_comes_goes_one_call_at_a_time(
     pool: ThreadPoolExecutor,
 ) -> None:
-    batcher, crm = TagBatcher(), FakeCrm()
+    batcher, crm = TagBatcher(patience_s=0.2), FakeCrm()
     first = pool.submit(batcher.add, KEY, "c1", crm.alone("c1"), crm.together)
     assert crm.in_flight.wait(10)
-    stopped: list[BaseException] = []
-
-    def send_c2() -> None:
-        try:
-            batcher.add(KEY, "c2", crm.alone("c2"), crm.together)
-        except Stop as exc:
-            stopped.append(exc)
-
-    sender = threading.Thread(target=send_c2)
-    sender.start()
+    sender = pool.submit(batcher.add, KEY, "c2", crm.alone("c2"), crm.together)
     wait_until(lambda: batcher.waiting(KEY) == 1, 10)
     member = pool.submit(batcher.add, KEY, "c3", crm.alone("c3"), crm.together)
-    wait_until(lambda: batcher.waiting(KEY) == 2, 10)
-    # Raised in the sender's thread as it wakes for its turn, as an interrupt would be.
-    assert sender.ident is not None
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(sender.ident), ctypes.py_object(Stop))
-    crm.gate.set()
-    sender.join(10)
-    assert len(stopped) == 1
+    # c1 stays in flight past the sender's patience: neither waits for it any longer.
+    assert sender.result(10).summary == "alone c2"
     assert member.result(10).summary == "alone c3"
+    crm.gate.set()
     assert first.result(10).summary == "alone c1"
     assert crm.bulk_for == []
     assert batcher.lanes() == 0
 
 
-def test_a_call_whose_sender_never_sends_goes_alone_in_the_end(
-    pool: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+def test_a_call_whose_bulk_request_never_answers_goes_alone_in_the_end(
+    pool: ThreadPoolExecutor,
 ) -> None:
-    monkeypatch.setattr(tag_batches, "SENDER_LOST_S", 0.2)
-    batcher, crm = TagBatcher(), FakeCrm()
-    first = pool.submit(batcher.add, KEY, "c1", crm.alone("c1"), crm.together)
-    assert crm.in_flight.wait(10)
-    sender = pool.submit(batcher.add, KEY, "c2", crm.alone("c2"), crm.together)
-    wait_until(lambda: batcher.waiting(KEY) == 1, 10)
-    # c1 stays in flight past c3's patience: c3 gives up waiting and goes alone.
-    assert batcher.add(KEY, "c3", crm.alone("c3"), crm.together).summary == "alone c3"
-    crm.gate.set()
-    assert first.result(10).summary == "alone c1"
-    assert sender.result(10).summary == "bulk"  # c3 tagged twice: tags are sets
+    bulk_gate = threading.Event()
+    batcher, crm = TagBatcher(patience_s=0.2), FakeCrm(bulk_gate=bulk_gate)
+    futures = _meet(batcher, crm, pool, ["c1", "c2", "c3"])
+    # The bulk request hangs past c3's patience: c3 goes alone meanwhile.
+    assert futures[2].result(10).summary == "alone c3"
+    bulk_gate.set()
+    assert futures[1].result(10).summary == "bulk"  # c3 tagged twice: tags are sets
+    assert futures[0].result(10).summary == "alone c1"

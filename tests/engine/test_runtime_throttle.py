@@ -201,9 +201,9 @@ def test_turns_come_faster_when_bulk_requests_carry_calls() -> None:
     hold = 10.1  # the interval, and the least time a step's calls are assumed to take
     assert _turn_spacing([1, 1, 1, 1]) == pytest.approx(hold / 25)  # 25 segments per hold
     # One call in four carried by another's bulk request: three slots' worth per segment.
-    assert _turn_spacing([1, 0, 1, 1]) == pytest.approx(hold / 33, rel=0.02)
-    # A bulk request, then the call's own (its contact was not tagged): five.
-    assert _turn_spacing([1, 2, 1, 1]) == pytest.approx(hold / 20, rel=0.02)
+    assert _turn_spacing([1, 0, 1, 1]) == pytest.approx(hold / 33, rel=0.05)
+    # Two look-ups before creates (a CRM without idempotency keys): six.
+    assert _turn_spacing([2, 2, 1, 1]) == pytest.approx(hold / 16, rel=0.05)
 
 
 def test_a_batch_larger_than_the_budget_gets_what_there_is() -> None:

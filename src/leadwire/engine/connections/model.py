@@ -88,8 +88,9 @@ class ContactsConfig(BaseModel):
         default=True,
         description=(
             "Add the same tags to the contacts of leads whose runs reach the step together in "
-            "one request (`POST /contacts/bulk/tags/update/add`). Off by itself for a CRM that "
-            "has no such endpoint."
+            "one request (`POST /contacts/bulk/tags/update/add`). A CRM that refuses it (no "
+            "such endpoint, another scope) gets one request per contact until the worker "
+            "restarts."
         ),
     )
 

@@ -51,6 +51,8 @@ CONTACT_NEW = "contact_new"
 _ENSURED = {"create-task": "task", "create-note": "note"}
 BULK_PATH = "contacts/bulk/tags/update/add"
 _BULK_OP = "create-association"  # sic: the reference's operationId for the bulk tag update
+# Statuses of a bulk request that say this CRM's bulk update is not for us.
+_NOT_FOR_US = (401, 403, 404, 405)
 
 
 def _observation(budget: RateBudget | None) -> RateObservation | None:
@@ -225,20 +227,20 @@ class CrmClients:
     ) -> dict[str, StepResult]:
         """Send one bulk tag update; return the result of each contact it tagged.
 
-        A refused or unreadable answer (4xx but 429, a body we cannot read) means this CRM's
-        bulk update does not work for us (no such endpoint, another scope, another shape):
-        learnt for the connection, and every call goes on its own — with its own answer. A 401
-        is only this batch's: the token may have expired, and the calls' own requests renew it.
+        Credentials refused (401 after the session's own renewal, 403), no such endpoint (404,
+        405) or an answer we cannot read mean this CRM's bulk update does not work for us:
+        learnt for the connection, and every call goes on its own, with its own answer. Another
+        refusal (400, 422: a tag a lead's answer made too long, say) is only this batch's.
         """
         body = BulkTagsBody(contacts=list(contact_ids), tags=tags, location_id=client.location_id)
         try:
             response = client.session.call("POST", BULK_PATH, _BULK_OP, body=body.wire())
             answer = client.session.decode(response, BulkTagsResult, _BULK_OP)
-        except ContactsAuthError as exc:
-            if exc.status_code != 401:
+        except (ContactsAuthError, ContactsNotFoundError, ContactsBadRequestError) as exc:
+            if exc.status_code in _NOT_FOR_US:
                 self._no_more_bulk(connection_id, exc)
             raise BulkUnavailableError(str(exc)) from exc
-        except (ContactsNotFoundError, ContactsBadRequestError, DecodeError) as exc:
+        except DecodeError as exc:
             self._no_more_bulk(connection_id, exc)
             raise BulkUnavailableError(str(exc)) from exc
         rate = RateObservation.from_headers(response.headers)
@@ -362,4 +364,5 @@ def _ensure(client: ContactsClient, call: CrmCall, kind: str) -> StepResult:
         crm_ids={f"{kind}:{call.step_id}": str(item_id)},
         summary=f"{call.operation_id}: {'created' if created else 'found existing'} {kind}",
         rate=_observation(client.last_budget),
+        requests=2 if created else 1,  # the look-up, then the create
     )

@@ -71,10 +71,10 @@ class StepResult:
     name what the call created or touched, for the run's timeline; `summary` describes the
     outcome in one line without personal data. `resume_after_s` makes the run pause before its
     next call (a `delay` step): the runtime ends the segment and enqueues the next one with
-    that delay, so the pause holds no thread. `requests` is what the call spent of its
-    location's rate budget, in requests: 0 when another call's bulk request carried it (its
-    slot is given back at once), 2 when it sent a bulk request and then its own. (A look-up
-    before a create, on a CRM without idempotency keys, still counts as one.)
+    that delay, so the pause holds no thread. `requests` is how many requests to the CRM the
+    call made: 0 when another call's bulk request carried it (its slot is given back at once),
+    2 for a look-up and then a create (on a CRM without idempotency keys; the second is
+    counted when made, not admitted ahead).
     """
 
     outputs: Mapping[str, str] = field(default_factory=dict)
