@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.engine [--only intake,latency,cpu,budget,memory]
         [--backends sqlite,postgres] [--json out.json] [--smoke] [--no-bulk-tags]
+        [--no-idempotency-keys]
 
 Prints a table per measurement and the issue's aims, then the whole result as JSON (to
 `--json` if given, else after the tables).
@@ -89,13 +90,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="latency, cpu: the CRM connection without bulk tag updates",
     )
+    parser.add_argument(
+        "--no-idempotency-keys",
+        action="store_true",
+        help="a CRM connection without idempotency keys: tasks and notes looked up, then created",
+    )
     args = parser.parse_args(argv)
     config = SMOKE if args.smoke else Config()
     sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown sections: {', '.join(unknown)}")
-    config = replace(config, sections=sections, pin=args.pin, bulk_tags=not args.no_bulk_tags)
+    config = replace(
+        config,
+        sections=sections,
+        pin=args.pin,
+        bulk_tags=not args.no_bulk_tags,
+        idempotency_keys=not args.no_idempotency_keys,
+    )
     if args.quiet_wait is not None:
         config = replace(config, quiet_wait_s=args.quiet_wait)
     if args.repeat is not None:

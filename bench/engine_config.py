@@ -49,6 +49,9 @@ class Config:
     bare_leads: int = 1000
     # The CRM connection's `bulk_tags` in the latency and CPU runs (the budget run does both).
     bulk_tags: bool = True
+    # The CRM connection's `idempotency_keys` (off: tasks and notes looked up, then created,
+    # as on a real HighLevel) in every run but memory's.
+    idempotency_keys: bool = True
     budget_burst: int = 100
     budget_interval_s: float = 10.0
     budget_window_s: float = 60.0

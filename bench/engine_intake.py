@@ -149,8 +149,8 @@ class _Call:
         return self.step_id
 
     @property
-    def rate_limited(self) -> bool:
-        return True
+    def requests(self) -> int:
+        return 1
 
 
 class NoIo:

@@ -95,7 +95,9 @@ def run_latency_and_cpu(config: Config, result: dict[str, Any]) -> None:
     if "cpu" in config.sections and "defaults" not in names:
         names = (*names, "defaults")
     with _world("sqlite", **UNLIMITED) as (root, values, _db):
-        world = stack.provision(root, values, bulk_tags=config.bulk_tags)
+        world = stack.provision(
+            root, values, bulk_tags=config.bulk_tags, idempotency_keys=config.idempotency_keys
+        )
         crm = stack.crm(world)
         receiver = stack.receiver(world)
         people = People()
@@ -221,7 +223,11 @@ def _budget_once(config: Config, *, bulk_tags: bool) -> dict[str, Any]:
     with _world("sqlite", **limits) as (root, values, _db):
         proxy_port = stack.free_port()
         world = stack.provision(
-            root, values, crm_url=f"http://{HOST}:{proxy_port}", bulk_tags=bulk_tags
+            root,
+            values,
+            crm_url=f"http://{HOST}:{proxy_port}",
+            bulk_tags=bulk_tags,
+            idempotency_keys=config.idempotency_keys,
         )
         with counting_proxy(world.crm_port, proxy_port) as seen:
             crm = stack.crm(world)

@@ -128,6 +128,7 @@ def provision(
     crm_url: str | None = None,
     flow_file: Path = FLOW_FILE,
     bulk_tags: bool = True,
+    idempotency_keys: bool = True,
 ) -> World:
     """Prepare the CRM, the app store, the flow and a hook in `root`; return the world.
 
@@ -157,7 +158,7 @@ def provision(
                 config=ContactsConfig(
                     base_url=crm_url or f"http://{HOST}:{values['crm_port']}",
                     location_id=location.id,
-                    idempotency_keys=True,
+                    idempotency_keys=idempotency_keys,
                     bulk_tags=bulk_tags,
                 ),
                 values=ConnectionSecrets(api_key=issued.token),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -27,7 +28,7 @@ from leadwire.engine.connections.records import add_connection, list_connections
 from leadwire.engine.execution import ActionStep, FlowExecutor, PlanNote
 from leadwire.engine.flows import store as flow_store
 from leadwire.engine.flows.library import load_template, template_names
-from leadwire.engine.planning import read_lead
+from leadwire.engine.planning import CrmCall, read_lead
 from leadwire.engine.planning.samples import SAMPLE_LEAD
 from leadwire.engine.runtime import StepResult
 from leadwire.engine.secrets import open_keyring
@@ -112,15 +113,25 @@ def test_the_three_templates_land_once_however_often_each_call_is_made(
     runs = FlowRoutes(app_store.read_sessions).runs_for(lead)
     assert len(runs) == 3
     contact_ids = set()
+    slots: Counter[int] = Counter()  # slots taken by the task and note calls
     for run in runs:
         results, bindings = _run(executor, dict(run.payload), twice=True)
         assert "planned" in results[0].summary
         for result in results:  # the look-up, then the create, on a CRM without keys
             created = result.summary.endswith(("created task", "created note"))
             assert result.requests == (2 if created else 1)
+        # ...for which a run takes two rate-budget slots.
+        payload = dict(run.payload)
+        for step in executor.plan(payload, executor.prepare(payload, _NOW_MS)):
+            if isinstance(step, ActionStep) and isinstance(step.action, CrmCall):
+                if step.action.operation_id in ("create-task", "create-note"):
+                    slots[step.requests] += 1
+                else:
+                    assert step.requests == 1
         # The context could not be looked up (no Pinterest connection): the lead still lands.
         contact_ids.add(bindings["contact_id"])
     assert len(contact_ids) == 1
+    assert slots == ({1: 2} if keys else {2: 2})
     contacts, tags, tasks, notes = runtime_tenant.counts(email)
     assert (contacts, tasks, notes) == (1, 1, 1)
     # stage:lead (new contact), pinterest-lead, budget/room tags, hot + stage:qualified.

@@ -63,9 +63,9 @@ class HttpCall:
         return f"{self.method} {self.path}"
 
     @property
-    def rate_limited(self) -> bool:
-        """Every call here is a CRM request."""
-        return True
+    def requests(self) -> int:
+        """Every call here is one CRM request."""
+        return 1
 
     def to_wire(self) -> JsonObject:
         """Return the call as payload JSON."""

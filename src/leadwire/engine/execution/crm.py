@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 
 CONTACT_ID = "contact_id"
 CONTACT_NEW = "contact_new"
-_ENSURED = {"create-task": "task", "create-note": "note"}
+# The calls made as a look-up, then a create, on a CRM that honours no idempotency keys.
+ENSURED = {"create-task": "task", "create-note": "note"}
 BULK_PATH = "contacts/bulk/tags/update/add"
 _BULK_OP = "create-association"  # sic: the reference's operationId for the bulk tag update
 # Statuses of a bulk request that say this CRM's bulk update is not for us.
@@ -120,6 +121,11 @@ class CrmClients:
                 self._open[connection_id] = found
             return found[0], found[1]
 
+    def looks_up_before_create(self, connection_id: str) -> bool:
+        """Tell whether tasks and notes are looked up before being created on the connection's
+        CRM (it honours no idempotency keys): such a call is two requests."""
+        return not self.get(connection_id)[1].idempotency_keys
+
     def close(self) -> None:
         """Close every client."""
         with self._lock:
@@ -185,7 +191,7 @@ class CrmClients:
                 )
             call = call.resolved(contact_id)
         client, config = self.get(connection_id)
-        kind = _ENSURED.get(call.operation_id)
+        kind = ENSURED.get(call.operation_id)
         if kind is not None and not config.idempotency_keys:
             return _ensure(client, call, kind)
         if _mergeable(call, contact_id) and self._bulk(connection_id, config):

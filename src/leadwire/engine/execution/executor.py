@@ -110,14 +110,16 @@ class FlowExecutor:
             lead, _ = read_lead(payload["lead"])
             version = self._version(str(payload["flow_id"]), int(payload["flow_version"]))
             location = str(payload["location_id"])
-            target = RunTarget(
-                contacts_connection_id=str(payload["contacts_connection_id"]),
-                flow_id=version.flow_id,
-                flow_version=version.version,
-                lead_created_at=lead.created_time,
-            )
+            connection_id = str(payload["contacts_connection_id"])
         except (KeyError, TypeError, ValueError) as exc:
             raise FatalError(f"the run's payload is not usable: {exc}") from None
+        target = RunTarget(
+            contacts_connection_id=connection_id,
+            flow_id=version.flow_id,
+            flow_version=version.version,
+            lead_created_at=lead.created_time,
+            looks_up_before_create=self.crm.looks_up_before_create(connection_id),
+        )
         context = PinterestContext(**dict(prepared.get("context") or {}))
         started = datetime.fromisoformat(str(prepared["planned_at"]))
         result = plan(version, lead, context, now=started, location_id=location)
@@ -126,10 +128,12 @@ class FlowExecutor:
     def _plan_triggered(self, payload: JsonObject, prepared: JsonObject) -> Sequence[StepCall]:
         try:
             version = self._version(str(payload["flow_id"]), int(payload["flow_version"]))
+            connection_id = str(payload["contacts_connection_id"])
             target = RunTarget(
-                contacts_connection_id=str(payload["contacts_connection_id"]),
+                contacts_connection_id=connection_id,
                 flow_id=version.flow_id,
                 flow_version=version.version,
+                looks_up_before_create=self.crm.looks_up_before_create(connection_id),
             )
             started = datetime.fromisoformat(str(prepared["planned_at"]))
             return plan_triggered(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from leadwire.engine.execution.crm import ENSURED
 from leadwire.engine.planning import Action, CrmCall, Outcome, Plan, WebhookCall
 
 
@@ -25,9 +26,9 @@ class PlanNote:
         return self.summary
 
     @property
-    def rate_limited(self) -> bool:
+    def requests(self) -> int:
         """Bookkeeping: no request."""
-        return False
+        return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +44,9 @@ class EndEarly:
         return f"{'stopped' if self.stopped else 'filtered'}: {self.reason}"
 
     @property
-    def rate_limited(self) -> bool:
+    def requests(self) -> int:
         """Bookkeeping: no request."""
-        return False
+        return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,9 @@ class RunTarget:
     flow_id: str
     flow_version: int
     lead_created_at: datetime | None = None
+    # The connection's CRM honours no idempotency keys: a task or note is a look-up, then a
+    # create (two requests, so two rate-budget slots).
+    looks_up_before_create: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +86,13 @@ class ActionStep:
         return f"wait {action.seconds} s"
 
     @property
-    def rate_limited(self) -> bool:
-        """CRM calls only: a webhook goes elsewhere, a wait nowhere."""
-        return isinstance(self.action, CrmCall)
+    def requests(self) -> int:
+        """CRM calls only (a webhook goes elsewhere, a wait nowhere): one request, or two for
+        a task or note looked up before it is created."""
+        action = self.action
+        if not isinstance(action, CrmCall):
+            return 0
+        return 2 if self.target.looks_up_before_create and action.operation_id in ENSURED else 1
 
 
 RunStep = PlanNote | EndEarly | ActionStep

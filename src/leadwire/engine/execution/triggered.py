@@ -38,9 +38,9 @@ class BindContact:
         return "the event's contact"
 
     @property
-    def rate_limited(self) -> bool:
+    def requests(self) -> int:
         """The contact comes with the event: no request."""
-        return False
+        return 0
 
     def result(self) -> StepResult:
         """Return the bindings later steps resolve `{contact_id}` from."""

@@ -105,7 +105,7 @@ def run_calls(
     The calls' rate budget is taken up front, for all of them: a segment either goes or waits
     its turn whole, and never holds slots while it waits.
     """
-    requests = sum(1 for call in calls if call.rate_limited)
+    requests = sum(call.requests for call in calls)
     budgeted = 0
     if requests:
         admission = ctx.throttle.admit(location_id, ticket, requests)
@@ -120,15 +120,15 @@ def run_calls(
     made = 0
     try:
         for offset, call in enumerate(calls):
-            if call.rate_limited:
+            if call.requests:
                 paused = ctx.throttle.wait_s(location_id)
                 if paused > 0:  # another segment met a 429 meanwhile
                     records.append(_budget_wait(start + offset, call, paused).to_wire())
                     break
             record, sent = _attempt(ctx, location_id, start + offset, call, local)
-            if call.rate_limited:
-                made += 1
-                ctx.throttle.finished(location_id, ticket, sent)
+            if call.requests:
+                made += call.requests
+                ctx.throttle.finished(location_id, ticket, sent, slots=call.requests)
             records.append(record.to_wire())
             if record.outcome is not CallOutcome.OK or record.resume_after_s:
                 break
@@ -140,10 +140,11 @@ def run_calls(
 
 
 def _within_budget(calls: Sequence[StepCall], limit: int) -> Sequence[StepCall]:
-    """The first calls of `calls` with at most `limit` CRM requests among them."""
+    """The first calls of `calls` with at most `limit` CRM requests among them (the first call
+    at least: one that may make two requests goes even on a budget of one)."""
     requests = 0
     for n, call in enumerate(calls):
-        requests += call.rate_limited
+        requests += call.requests
         if requests > limit:
-            return calls[:n]
+            return calls[: max(n, 1)]
     return calls

@@ -29,8 +29,9 @@ class StepCall(Protocol):
         ...
 
     @property
-    def rate_limited(self) -> bool:
-        """Whether the call spends its CRM location's rate budget (a request to the CRM)."""
+    def requests(self) -> int:
+        """How many requests to the CRM the call may make (0: none, e.g. bookkeeping or a
+        webhook): that many of its location's rate-budget slots are admitted for it."""
         ...
 
 
@@ -72,9 +73,9 @@ class StepResult:
     outcome in one line without personal data. `resume_after_s` makes the run pause before its
     next call (a `delay` step): the runtime ends the segment and enqueues the next one with
     that delay, so the pause holds no thread. `requests` is how many requests to the CRM the
-    call made: 0 when another call's bulk request carried it (its slot is given back at once),
-    2 for a look-up and then a create (on a CRM without idempotency keys; the second is
-    counted when made, not admitted ahead).
+    call made, of the `StepCall.requests` admitted for it: fewer when another call's bulk
+    request carried it, or a look-up found what a create would have made (the slots not used
+    are given back at once).
     """
 
     outputs: Mapping[str, str] = field(default_factory=dict)

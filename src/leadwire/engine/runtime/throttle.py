@@ -44,9 +44,9 @@ _DAY_S = 86_400.0
 _TURN_KEPT_S = 30.0
 # How much one measured hold moves the average the pace follows.
 _HOLD_WEIGHT = 0.2
-# How much one call moves the average of requests per call (a backlog's worth of calls
+# How much one call moves the average of requests per slot (a backlog's worth of calls
 # decides it, not the last few).
-_PER_CALL_WEIGHT = 0.02
+_PER_SLOT_WEIGHT = 0.02
 # The hold assumed before any is measured, in intervals: the calls of a step take a while.
 _FIRST_HOLD = 1.01
 
@@ -99,8 +99,9 @@ class _Location:
     admitted: dict[str, float] = field(default_factory=dict)
     # How long a slot is held, from admission to release, on average (None: none measured).
     hold_s: float | None = None
-    # Requests per admitted call, on average: below 1 when bulk requests carry some calls.
-    per_call: float = 1.0
+    # Requests per admitted slot, on average: below 1 when bulk requests carry some calls
+    # (or a look-up finds what a create would have made).
+    per_slot: float = 1.0
 
     def used(self, now: float) -> int:
         while self.frees and self.frees[0] <= now:
@@ -178,7 +179,7 @@ class LocationThrottle:
             # when bulk requests carry some), held `hold` each. (Slots a batch cannot fill —
             # 1 of 100 for batches of 3 — do not count.)
             hold = max(state.hold_s or 0.0, self._budget.interval_s * _FIRST_HOLD)
-            spacing = hold / max(1, math.floor(limit / max(1.0, calls * state.per_call)))
+            spacing = hold / max(1, math.floor(limit / max(1.0, calls * state.per_slot)))
             if turn is None:
                 ready = max(ready, state.line_ends)
                 state.line_ends = ready + spacing
@@ -194,18 +195,18 @@ class LocationThrottle:
             # Never "come back now": a wait is at least a millisecond.
             return Admission(wait_s=max(ready - now, 0.001))
 
-    def finished(self, location_id: str, ticket: str, requests: int = 1) -> None:
-        """One admitted call got its answer (or gave up): its slot frees an interval from now.
+    def finished(self, location_id: str, ticket: str, requests: int, *, slots: int = 1) -> None:
+        """One admitted call, for which `slots` were taken, got its answer (or gave up): each
+        request it made holds a slot until an interval from now; the rest are free now.
 
-        `requests` is how many requests the call took: 0 when another call's bulk request
-        carried it (its slot frees now), 2 when it had to send its own after a bulk one (the
-        extra request holds a slot for an interval too, as a foreign one would).
+        `requests` is 0 when another call's bulk request carried it, 1 where a look-up found
+        the task a create would have made.
         """
         now = self._clock()
         with self._lock:
             state = self._location(location_id)
-            state.in_flight = max(0, state.in_flight - 1)
-            state.per_call += _PER_CALL_WEIGHT * (requests - state.per_call)
+            state.in_flight = max(0, state.in_flight - slots)
+            state.per_slot += _PER_SLOT_WEIGHT * (requests / slots - state.per_slot)
             if requests < 1:
                 return
             frees = now + self._budget.interval_s
