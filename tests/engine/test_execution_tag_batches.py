@@ -125,6 +125,18 @@ def test_a_contact_the_bulk_request_did_not_tag_goes_alone(pool: ThreadPoolExecu
     assert [r.requests for r in results] == [1, 1, 1, 0]
 
 
+def test_a_sender_its_bulk_request_missed_goes_alone_on_a_slot_lent_by_another(
+    pool: ThreadPoolExecutor,
+) -> None:
+    batcher, crm = TagBatcher(), FakeCrm(tags_only={"c3", "c4"})
+    results = [f.result(10) for f in _meet(batcher, crm, pool, ["c1", "c2", "c3", "c4"])]
+    assert sorted(crm.alone_for) == ["c1", "c2"]
+    assert [r.summary for r in results] == ["alone c1", "alone c2", "bulk", "bulk"]
+    # c2 sent the bulk request and then its own, on the slot of c3, which the bulk request
+    # carried: c3 holds its slot as if it had made a request.
+    assert [r.requests for r in results] == [1, 1, 1, 0]
+
+
 def test_a_failed_bulk_request_fails_every_call_of_its_batch(pool: ThreadPoolExecutor) -> None:
     refused = ContactsRateLimitedError("add tags: 429", retry_after_s=3.0, status_code=429)
     batcher, crm = TagBatcher(), FakeCrm(bulk_error=refused)
@@ -188,7 +200,7 @@ def test_a_contact_twice_in_a_batch_is_sent_once(pool: ThreadPoolExecutor) -> No
 def test_a_batch_whose_turn_never_comes_goes_one_call_at_a_time(
     pool: ThreadPoolExecutor,
 ) -> None:
-    batcher, crm = TagBatcher(patience_s=0.2), FakeCrm()
+    batcher, crm = TagBatcher(patience_s=1.0), FakeCrm()
     first = pool.submit(batcher.add, KEY, "c1", crm.alone("c1"), crm.together)
     assert crm.in_flight.wait(10)
     sender = pool.submit(batcher.add, KEY, "c2", crm.alone("c2"), crm.together)
@@ -207,7 +219,7 @@ def test_a_call_whose_bulk_request_never_answers_goes_alone_in_the_end(
     pool: ThreadPoolExecutor,
 ) -> None:
     bulk_gate = threading.Event()
-    batcher, crm = TagBatcher(patience_s=0.2), FakeCrm(bulk_gate=bulk_gate)
+    batcher, crm = TagBatcher(patience_s=1.0), FakeCrm(bulk_gate=bulk_gate)
     futures = _meet(batcher, crm, pool, ["c1", "c2", "c3"])
     # The bulk request hangs past c3's patience: c3 goes alone meanwhile.
     assert futures[2].result(10).summary == "alone c3"

@@ -41,7 +41,7 @@ from leadwire.engine.execution.tag_batches import BulkUnavailableError, TagBatch
 from leadwire.engine.planning import CrmCall
 from leadwire.engine.runtime import RateObservation, StepResult
 from leadwire.engine.secrets import KeyRing
-from leadwire.errors import AuthError, DecodeError, FatalError
+from leadwire.errors import AuthError, DecodeError, FatalError, LeadwireError
 from leadwire.store.app import AppStore
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ BULK_PATH = "contacts/bulk/tags/update/add"
 _BULK_OP = "create-association"  # sic: the reference's operationId for the bulk tag update
 # Statuses of a bulk request that say this CRM's bulk update is not for us.
 _NOT_FOR_US = (401, 403, 404, 405)
+# Tag sets remembered as refused in bulk; the oldest are forgotten.
+_NO_BULK_TAGS_KEPT = 1024
 
 
 def _observation(budget: RateBudget | None) -> RateObservation | None:
@@ -97,8 +99,9 @@ class CrmClients:
         self._healthy_at: dict[str, float] = {}
         # Public for tests and metrics: how many add-tags calls wait for a bulk request.
         self.batches = TagBatcher()
-        # Connections whose CRM turned out to have no bulk tag endpoint.
+        # Connections whose CRM refused bulk tag updates, and tag sets it refused them for.
         self._no_bulk: set[str] = set()
+        self._no_bulk_tags: dict[tuple[str, tuple[str, ...]], None] = {}
 
     def get(self, connection_id: str) -> tuple[ContactsClient, ContactsConfig]:
         """Return the client of a contacts connection and its settings."""
@@ -123,8 +126,15 @@ class CrmClients:
 
     def looks_up_before_create(self, connection_id: str) -> bool:
         """Tell whether tasks and notes are looked up before being created on the connection's
-        CRM (it honours no idempotency keys): such a call is two requests."""
-        return not self.get(connection_id)[1].idempotency_keys
+        CRM (it honours no idempotency keys): such a call is two requests.
+
+        A connection that cannot be read (deleted, not a CRM's) says False: its calls fail
+        with the reason, and a second request made anyway is counted when it is made.
+        """
+        try:
+            return not self.get(connection_id)[1].idempotency_keys
+        except LeadwireError:
+            return False
 
     def close(self) -> None:
         """Close every client."""
@@ -181,7 +191,8 @@ class CrmClients:
         lead_created_at: datetime | None,
     ) -> StepResult:
         if call.only_if_new_contact and bindings.get(CONTACT_NEW) != "true":
-            return StepResult(summary=f"{call.operation_id}: skipped, the contact existed")
+            summary = f"{call.operation_id}: skipped, the contact existed"
+            return StepResult(summary=summary, requests=0)
         contact_id = ""
         if call.needs_contact_id:
             contact_id = bindings.get(CONTACT_ID, "")
@@ -202,6 +213,12 @@ class CrmClients:
         with self._lock:
             return config.bulk_tags and connection_id not in self._no_bulk
 
+    def _no_bulk_for(self, key: tuple[str, tuple[str, ...]]) -> None:
+        with self._lock:
+            if len(self._no_bulk_tags) >= _NO_BULK_TAGS_KEPT:  # lead-made tags: keep it bounded
+                del self._no_bulk_tags[next(iter(self._no_bulk_tags))]
+            self._no_bulk_tags[key] = None
+
     def _no_more_bulk(self, connection_id: str, exc: Exception) -> None:
         with self._lock:
             self._no_bulk.add(connection_id)
@@ -217,18 +234,22 @@ class CrmClients:
     ) -> StepResult:
         """Add the call's tags, in one bulk request with other runs' calls of the same tags."""
         tags = [str(tag) for tag in cast(dict[str, Any], call.body)["tags"]]
+        key = (connection_id, tuple(sorted(tags)))
+        with self._lock:
+            refused = key in self._no_bulk_tags
+        if refused:
+            return _request(client, call)
         return self.batches.add(
-            (connection_id, tuple(sorted(tags))),
+            key,
             contact_id,
             alone=lambda: _request(client, call),
-            together=lambda contact_ids: self._tag_many(connection_id, client, tags, contact_ids),
+            together=lambda contact_ids: self._tag_many(key, client, contact_ids),
         )
 
     def _tag_many(
         self,
-        connection_id: str,
+        key: tuple[str, tuple[str, ...]],
         client: ContactsClient,
-        tags: list[str],
         contact_ids: Sequence[str],
     ) -> dict[str, StepResult]:
         """Send one bulk tag update; return the result of each contact it tagged.
@@ -236,15 +257,20 @@ class CrmClients:
         Credentials refused (401 after the session's own renewal, 403), no such endpoint (404,
         405) or an answer we cannot read mean this CRM's bulk update does not work for us:
         learnt for the connection, and every call goes on its own, with its own answer. Another
-        refusal (400, 422: a tag a lead's answer made too long, say) is only this batch's.
+        refusal (400, 422: a tag a lead's answer made too long, say) is learnt for those tags.
         """
-        body = BulkTagsBody(contacts=list(contact_ids), tags=tags, location_id=client.location_id)
+        connection_id, tags = key
+        body = BulkTagsBody(
+            contacts=list(contact_ids), tags=list(tags), location_id=client.location_id
+        )
         try:
             response = client.session.call("POST", BULK_PATH, _BULK_OP, body=body.wire())
             answer = client.session.decode(response, BulkTagsResult, _BULK_OP)
         except (ContactsAuthError, ContactsNotFoundError, ContactsBadRequestError) as exc:
             if exc.status_code in _NOT_FOR_US:
                 self._no_more_bulk(connection_id, exc)
+            else:
+                self._no_bulk_for(key)
             raise BulkUnavailableError(str(exc)) from exc
         except DecodeError as exc:
             self._no_more_bulk(connection_id, exc)

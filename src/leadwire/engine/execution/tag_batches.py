@@ -17,8 +17,9 @@ from the answer) is tagged by a request of its own, on its own slot, so its erro
 own answer for it. When the bulk request cannot serve the batch at all (`BulkUnavailableError`:
 no such endpoint, body or credentials refused), every call goes on its own. Any other failure
 (429, 5xx, timeout) fails every call of the batch, as one request each would have. The sender
-has spent its slot on the bulk request: when that did not tag its own contact, its call fails
-with `SendAloneError` and the run retries it — alone, on a slot admitted for it — so no
+has spent its slot on the bulk request: when that did not tag its own contact, its own request
+goes on the slot of a call the bulk request carried; when it carried none, the sender's call
+fails with `SendAloneError` and the run retries it, alone, on a slot admitted for it. So no
 request ever goes out beyond the budget.
 """
 
@@ -70,6 +71,8 @@ class _Batch:
     done: threading.Event = field(default_factory=threading.Event)
     tagged: Mapping[str, StepResult] = field(default_factory=dict)
     error: BaseException | None = None
+    # A call the bulk request carried whose slot the sender used for a request of its own.
+    lender: str | None = None
 
     def failure(self) -> BaseException | None:
         """The error every call of the batch raises (None: each goes by its own outcome)."""
@@ -136,7 +139,10 @@ class TagBatcher:
         if failure is not None:
             raise _own_copy(failure)
         tagged = batch.tagged.get(contact_id)
-        return tagged if tagged is not None else alone()
+        if tagged is None:
+            return alone()
+        # The lender holds its slot as if it had made the sender's own request.
+        return replace(tagged, requests=1) if contact_id == batch.lender else tagged
 
     def _join(self, lane: _Lane, contact_id: str) -> tuple[_Batch, bool]:
         """Join the last waiting batch, or open one (its opener sends it)."""
@@ -170,6 +176,13 @@ class TagBatcher:
                     batch.tagged = together(list(dict.fromkeys(batch.contact_ids)))
                 except Exception as exc:  # handed to every call of the batch
                     batch.error = exc
+                if batch.failure() is None and contact_id not in batch.tagged:
+                    # Its own contact missed: its own request goes now, on the slot of a call
+                    # the bulk request carried — before that call is let go, so the slot is
+                    # held until an interval after this answer.
+                    batch.lender = next((c for c in batch.contact_ids if c in batch.tagged), None)
+                    if batch.lender is not None:
+                        return alone()
         finally:
             self._settle(key, lane, batch, claimed)
         if not claimed:
@@ -180,6 +193,7 @@ class TagBatcher:
         tagged = batch.tagged.get(contact_id)
         if tagged is not None:
             return replace(tagged, requests=1)  # the bulk request, on this call's slot
+        # Nobody's slot to lend: its run retries the call, which goes alone on its own slot.
         with self._changed:
             if len(self._alone) >= _ALONE_KEPT:
                 del self._alone[next(iter(self._alone))]

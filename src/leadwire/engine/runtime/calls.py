@@ -34,7 +34,8 @@ def _attempt(
 ) -> tuple[CallRecord, int]:
     """Make one call; say how it went and how many CRM requests it took. Never raises.
 
-    A call that failed counts as one request: whether it reached the CRM is unknown.
+    A call that failed counts as all the requests it may make: which reached the CRM is
+    unknown, so their slots are held as if all had.
     """
     started = _now_ms()
 
@@ -54,14 +55,15 @@ def _attempt(
     except RetryableError as exc:
         if isinstance(exc, RateLimitedError):
             ctx.throttle.refuse(location_id, exc.retry_after_s)
-        return record(CallOutcome.RETRY, **error_of(exc), retry_after_s=exc.retry_after_s), 1
+        retry = record(CallOutcome.RETRY, **error_of(exc), retry_after_s=exc.retry_after_s)
+        return retry, call.requests
     except FatalError as exc:
-        return record(CallOutcome.FATAL, **error_of(exc)), 1
+        return record(CallOutcome.FATAL, **error_of(exc)), call.requests
     except Exception as exc:
         # Not one of ours: a defect, or an error nobody classified. A person must look;
         # retrying for a day would only hide it.
         log.exception("step.unexpected_error step=%s", call.step_id)
-        return record(CallOutcome.FATAL, **error_of(exc)), 1
+        return record(CallOutcome.FATAL, **error_of(exc)), call.requests
     if result.rate is not None:
         ctx.throttle.observe(location_id, result.rate)
     done = record(
@@ -127,8 +129,10 @@ def run_calls(
                     break
             record, sent = _attempt(ctx, location_id, start + offset, call, local)
             if call.requests:
-                made += call.requests
-                ctx.throttle.finished(location_id, ticket, sent, slots=call.requests)
+                # At most what was granted: a first call may take more (`_within_budget`).
+                slots = min(call.requests, budgeted - made)
+                made += slots
+                ctx.throttle.finished(location_id, ticket, sent, slots=slots)
             records.append(record.to_wire())
             if record.outcome is not CallOutcome.OK or record.resume_after_s:
                 break
@@ -141,7 +145,8 @@ def run_calls(
 
 def _within_budget(calls: Sequence[StepCall], limit: int) -> Sequence[StepCall]:
     """The first calls of `calls` with at most `limit` CRM requests among them (the first call
-    at least: one that may make two requests goes even on a budget of one)."""
+    at least: one that may make two requests goes even on a budget of one — a burst of one
+    is the only such budget, and that call may then exceed it)."""
     requests = 0
     for n, call in enumerate(calls):
         requests += call.requests

@@ -3,8 +3,10 @@
 The CRM counts *requests* per location in windows of its own (HighLevel: 100 per 10 s; the
 embedded CRM opens a window at the first request after the last one closed), which a client
 can neither see nor align with. So each location gets `calls_per_interval` slots (the
-published burst): a call holds one from the moment it is admitted until `interval_s` after its
-answer came back. Any span of `interval_s` then carries at most that many of our calls, however
+published burst): each request a call may make holds one from the moment the call is
+admitted until `interval_s` after its answer came back (one a call did not make — another
+call's bulk request carried it, a look-up found what it would have created — is free again at
+the answer). Any span of `interval_s` then carries at most that many of our requests, however
 the CRM's windows fall — no 429 from our own pace — and under a backlog the slots are in use
 nearly all the time, so over 90 % of the budget is spent.
 
@@ -44,8 +46,8 @@ _DAY_S = 86_400.0
 _TURN_KEPT_S = 30.0
 # How much one measured hold moves the average the pace follows.
 _HOLD_WEIGHT = 0.2
-# How much one call moves the average of requests per slot (a backlog's worth of calls
-# decides it, not the last few).
+# How much one call moves the averages of requests and slots per call (a backlog's worth of
+# calls decides them, not the last few).
 _PER_SLOT_WEIGHT = 0.02
 # The hold assumed before any is measured, in intervals: the calls of a step take a while.
 _FIRST_HOLD = 1.01
@@ -99,9 +101,10 @@ class _Location:
     admitted: dict[str, float] = field(default_factory=dict)
     # How long a slot is held, from admission to release, on average (None: none measured).
     hold_s: float | None = None
-    # Requests per admitted slot, on average: below 1 when bulk requests carry some calls
-    # (or a look-up finds what a create would have made).
-    per_slot: float = 1.0
+    # Requests and slots per admitted call, on average: requests fall below slots when bulk
+    # requests carry some calls (or a look-up finds what a create would have made).
+    requests_avg: float = 1.0
+    slots_avg: float = 1.0
 
     def used(self, now: float) -> int:
         while self.frees and self.frees[0] <= now:
@@ -179,7 +182,8 @@ class LocationThrottle:
             # when bulk requests carry some), held `hold` each. (Slots a batch cannot fill —
             # 1 of 100 for batches of 3 — do not count.)
             hold = max(state.hold_s or 0.0, self._budget.interval_s * _FIRST_HOLD)
-            spacing = hold / max(1, math.floor(limit / max(1.0, calls * state.per_slot)))
+            per_slot = state.requests_avg / state.slots_avg
+            spacing = hold / max(1, math.floor(limit / max(1.0, calls * per_slot)))
             if turn is None:
                 ready = max(ready, state.line_ends)
                 state.line_ends = ready + spacing
@@ -206,7 +210,8 @@ class LocationThrottle:
         with self._lock:
             state = self._location(location_id)
             state.in_flight = max(0, state.in_flight - slots)
-            state.per_slot += _PER_SLOT_WEIGHT * (requests / slots - state.per_slot)
+            state.requests_avg += _PER_SLOT_WEIGHT * (requests - state.requests_avg)
+            state.slots_avg += _PER_SLOT_WEIGHT * (slots - state.slots_avg)
             if requests < 1:
                 return
             frees = now + self._budget.interval_s

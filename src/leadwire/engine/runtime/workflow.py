@@ -90,8 +90,8 @@ def _plan(
     try:
         return list(ctx.executor.plan(job.payload, prepared))
     except Exception as exc:
-        # Planning is a pure function of the payload and the prepared data: replaying it
-        # cannot help by itself.
+        # Planning is a function of the payload and the prepared data (and of published flow
+        # versions, which never change): replaying it cannot help by itself.
         return _failed_before_calls(job, start, PLAN_STEP_ID, error_of(exc))
 
 
