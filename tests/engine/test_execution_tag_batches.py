@@ -197,6 +197,25 @@ def test_a_contact_twice_in_a_batch_is_sent_once(pool: ThreadPoolExecutor) -> No
     assert all(r.summary == "bulk" for r in results[1:])
 
 
+def test_a_call_that_stopped_waiting_never_lends_its_slot(pool: ThreadPoolExecutor) -> None:
+    bulk_gate = threading.Event()
+    batcher = TagBatcher(patience_s=1.0)
+    crm = FakeCrm(tags_only={"c3"}, bulk_gate=bulk_gate)
+    first = pool.submit(batcher.add, KEY, "c1", crm.alone("c1"), crm.together)
+    assert crm.in_flight.wait(10)
+    sender = pool.submit(batcher.add, KEY, "c2", crm.alone("c2"), crm.together)
+    wait_until(lambda: batcher.waiting(KEY) == 1, 10)
+    member = pool.submit(batcher.add, KEY, "c3", crm.alone("c3"), crm.together)
+    wait_until(lambda: batcher.waiting(KEY) == 2, 10)
+    crm.gate.set()
+    # The bulk request hangs past c3's patience: c3 goes alone, on its own slot...
+    assert member.result(10).summary == "alone c3"
+    bulk_gate.set()
+    # ...so when the bulk request tags c3 but not c2, c2 has no slot to borrow.
+    assert isinstance(sender.exception(10), SendAloneError)
+    assert first.result(10).summary == "alone c1"
+
+
 def test_a_batch_whose_turn_never_comes_goes_one_call_at_a_time(
     pool: ThreadPoolExecutor,
 ) -> None:

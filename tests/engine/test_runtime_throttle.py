@@ -292,6 +292,10 @@ class _Call:
         return self.step_id
 
 
+class _Stop(BaseException):
+    """What stopping a worker's thread mid-call raises."""
+
+
 @dataclass
 class _Executor:
     """Answers each call by its step id: "fail" is fatal, "pause-others" has another segment
@@ -314,6 +318,8 @@ class _Executor:
         self.made.append(call.step_id)
         if call.step_id == "fail":
             raise FatalError("refused")
+        if call.step_id == "stop":
+            raise _Stop
         if call.step_id == "pause-others":
             self.throttle.refuse("A", 5.0)
         return StepResult(requests={"carried": 0, "twice": 2, "found": 1}.get(call.step_id, 1))
@@ -387,6 +393,17 @@ def test_requests_that_may_have_gone_hold_their_slots_for_an_interval(
     assert throttle.held("A") == held
     clock.now += 10
     assert throttle.held("A") == 0  # and nothing is left in flight
+
+
+def test_a_call_stopped_midway_holds_its_slots() -> None:
+    clock = Clock()
+    throttle = LocationThrottle(RateBudget(burst=4, headroom=1), clock=clock)
+    calls = [_Call("a"), _Call("stop", 2), _Call("b")]
+    with pytest.raises(_Stop):
+        run_calls(_context(throttle, _Executor(throttle)), "A", "run-1", 0, calls, {})
+    assert throttle.held("A") == 3  # its two requests may have gone; "b"'s slot is free
+    clock.now += 10
+    assert throttle.held("A") == 0
 
 
 def test_a_pause_met_midway_ends_the_step_with_a_wait() -> None:

@@ -54,8 +54,9 @@ BULK_PATH = "contacts/bulk/tags/update/add"
 _BULK_OP = "create-association"  # sic: the reference's operationId for the bulk tag update
 # Statuses of a bulk request that say this CRM's bulk update is not for us.
 _NOT_FOR_US = (401, 403, 404, 405)
-# Tag sets remembered as refused in bulk; the oldest are forgotten.
+# Tag sets remembered as refused in bulk (the oldest forgotten), and for how long.
 _NO_BULK_TAGS_KEPT = 1024
+NO_BULK_TAGS_S = 600.0
 
 
 def _observation(budget: RateBudget | None) -> RateObservation | None:
@@ -101,7 +102,7 @@ class CrmClients:
         self.batches = TagBatcher()
         # Connections whose CRM refused bulk tag updates, and tag sets it refused them for.
         self._no_bulk: set[str] = set()
-        self._no_bulk_tags: dict[tuple[str, tuple[str, ...]], None] = {}
+        self._no_bulk_tags: dict[tuple[str, tuple[str, ...]], float] = {}  # until (monotonic)
 
     def get(self, connection_id: str) -> tuple[ContactsClient, ContactsConfig]:
         """Return the client of a contacts connection and its settings."""
@@ -214,10 +215,12 @@ class CrmClients:
             return config.bulk_tags and connection_id not in self._no_bulk
 
     def _no_bulk_for(self, key: tuple[str, tuple[str, ...]]) -> None:
+        # For a while only: the refusal may have been the batch's contents, not its tags.
         with self._lock:
+            self._no_bulk_tags.pop(key, None)
             if len(self._no_bulk_tags) >= _NO_BULK_TAGS_KEPT:  # lead-made tags: keep it bounded
                 del self._no_bulk_tags[next(iter(self._no_bulk_tags))]
-            self._no_bulk_tags[key] = None
+            self._no_bulk_tags[key] = time.monotonic() + NO_BULK_TAGS_S
 
     def _no_more_bulk(self, connection_id: str, exc: Exception) -> None:
         with self._lock:
@@ -236,7 +239,7 @@ class CrmClients:
         tags = [str(tag) for tag in cast(dict[str, Any], call.body)["tags"]]
         key = (connection_id, tuple(sorted(tags)))
         with self._lock:
-            refused = key in self._no_bulk_tags
+            refused = self._no_bulk_tags.get(key, 0.0) > time.monotonic()
         if refused:
             return _request(client, call)
         return self.batches.add(

@@ -73,6 +73,8 @@ class _Batch:
     error: BaseException | None = None
     # A call the bulk request carried whose slot the sender used for a request of its own.
     lender: str | None = None
+    # Calls that stopped waiting and went alone: their slots are not to lend.
+    gone: set[str] = field(default_factory=set)
 
     def failure(self) -> BaseException | None:
         """The error every call of the batch raises (None: each goes by its own outcome)."""
@@ -133,8 +135,16 @@ class TagBatcher:
         if sends:
             return self._send(key, lane, batch, contact_id, alone, together)
         if not batch.done.wait(self._patience_s):
-            log.error("crm.bulk_tags_sender_lost: the call goes on its own")
-            return alone()
+            with self._changed:
+                answered = contact_id in batch.tagged  # the sender is on its own request
+                if not answered:
+                    batch.gone.add(contact_id)  # never the lender: its slot goes on its own
+            if not answered:
+                log.error("crm.bulk_tags_sender_lost: the call goes on its own")
+                return alone()
+            # Tagged: the sender is making its own request, perhaps on this call's slot, which
+            # must be held until that request's answer.
+            batch.done.wait(self._patience_s)
         failure = batch.failure()
         if failure is not None:
             raise _own_copy(failure)
@@ -173,14 +183,18 @@ class TagBatcher:
                 return alone()
             else:
                 try:
-                    batch.tagged = together(list(dict.fromkeys(batch.contact_ids)))
+                    answer = together(list(dict.fromkeys(batch.contact_ids)))
                 except Exception as exc:  # handed to every call of the batch
                     batch.error = exc
-                if batch.failure() is None and contact_id not in batch.tagged:
-                    # Its own contact missed: its own request goes now, on the slot of a call
-                    # the bulk request carried — before that call is let go, so the slot is
-                    # held until an interval after this answer.
-                    batch.lender = next((c for c in batch.contact_ids if c in batch.tagged), None)
+                else:
+                    with self._changed:
+                        batch.tagged = answer
+                        if contact_id not in answer:
+                            # Its own contact missed: its own request goes now, on the slot
+                            # of a call the bulk request carried — before that call is let
+                            # go, so the slot is held until an interval after this answer.
+                            lenders = (c for c in answer if c not in batch.gone)
+                            batch.lender = next(lenders, None)
                     if batch.lender is not None:
                         return alone()
         finally:

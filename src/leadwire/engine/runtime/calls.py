@@ -127,12 +127,15 @@ def run_calls(
                 if paused > 0:  # another segment met a 429 meanwhile
                     records.append(_budget_wait(start + offset, call, paused).to_wire())
                     break
-            record, sent = _attempt(ctx, location_id, start + offset, call, local)
-            if call.requests:
-                # At most what was granted: a first call may take more (`_within_budget`).
-                slots = min(call.requests, budgeted - made)
-                made += slots
-                ctx.throttle.finished(location_id, ticket, sent, slots=slots)
+            # At most what was granted: a first call may take more (`_within_budget`).
+            slots = min(call.requests, budgeted - made)
+            sent = slots  # what a call stopped mid-way (BaseException) may have sent
+            try:
+                record, sent = _attempt(ctx, location_id, start + offset, call, local)
+            finally:
+                if slots:
+                    made += slots
+                    ctx.throttle.finished(location_id, ticket, sent, slots=slots)
             records.append(record.to_wire())
             if record.outcome is not CallOutcome.OK or record.resume_after_s:
                 break
