@@ -30,7 +30,7 @@ from leadwire.connectors.contacts.errors import (
 )
 from leadwire.connectors.contacts.oauth import ContactsEndpoints
 from leadwire.connectors.contacts.ratelimits import RateBudget
-from leadwire.connectors.contacts.wire.memberships import BulkTagsBody, BulkTagsResult
+from leadwire.connectors.contacts.wire.memberships import BulkTagAction
 from leadwire.connectors.contacts.wire.notes import NewNote
 from leadwire.connectors.contacts.wire.tasks import NewTask
 from leadwire.engine.connections.health import record_failure, record_ok
@@ -50,8 +50,6 @@ CONTACT_ID = "contact_id"
 CONTACT_NEW = "contact_new"
 # The calls made as a look-up, then a create, on a CRM that honours no idempotency keys.
 ENSURED = {"create-task": "task", "create-note": "note"}
-BULK_PATH = "contacts/bulk/tags/update/add"
-_BULK_OP = "create-association"  # sic: the reference's operationId for the bulk tag update
 # Statuses of a bulk request that say this CRM's bulk update is not for us.
 _NOT_FOR_US = (401, 403, 404, 405)
 # Tag sets remembered as refused in bulk (the oldest forgotten), and for how long.
@@ -263,12 +261,8 @@ class CrmClients:
         refusal (400, 422: a tag a lead's answer made too long, say) is learnt for those tags.
         """
         connection_id, tags = key
-        body = BulkTagsBody(
-            contacts=list(contact_ids), tags=list(tags), location_id=client.location_id
-        )
         try:
-            response = client.session.call("POST", BULK_PATH, _BULK_OP, body=body.wire())
-            answer = client.session.decode(response, BulkTagsResult, _BULK_OP)
+            answer = client.tags.update_many(BulkTagAction.ADD, contact_ids, tags)
         except (ContactsAuthError, ContactsNotFoundError, ContactsBadRequestError) as exc:
             if exc.status_code in _NOT_FOR_US:
                 self._no_more_bulk(connection_id, exc)
@@ -278,7 +272,7 @@ class CrmClients:
         except DecodeError as exc:
             self._no_more_bulk(connection_id, exc)
             raise BulkUnavailableError(str(exc)) from exc
-        rate = RateObservation.from_headers(response.headers)
+        rate = _observation(client.last_budget)
         summary = f"add-tags: added by one bulk request for {len(contact_ids)} contacts"
         failed = {item.contact_id for item in answer.responses if item.type != "success"}
         return {
